@@ -1,0 +1,50 @@
+# Cockpit: `make run` starts it on embedded defaults; `make test` runs the suite.
+SHELL := /bin/sh
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint check system-deps venv migrate demo clean
+
+$(PY):
+	@PYBIN=$$(scripts/find-python) && echo "Using $$PYBIN" && "$$PYBIN" -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	@scripts/system-deps
+
+migrate: venv
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput -v0
+
+demo: migrate
+	$(PY) manage.py bootstrap_demo
+
+run: system-deps demo
+	@echo "Cockpit on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	$(PY) -m daphne -b $(HOST) -p $(PORT) cockpit.asgi:application
+
+test: system-deps venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run -v1
+
+check: lint
+	COCKPIT_ENV=production SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(60))') \
+	COCKPIT_TOKEN_PEPPER=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(40))') \
+	ALLOWED_HOSTS=cockpit.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var/static

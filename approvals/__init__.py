@@ -1,0 +1,1 @@
+"""Approvals: M-of-N dual control over loosening operations."""

@@ -1,0 +1,1 @@
+"""Models of the approvals app (filled in by its own issue)."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    """The append-only security event log."""
+
+    name = "audit"
+    verbose_name = "Audit log"

@@ -1,0 +1,1 @@
+"""Billing: plans, subscriptions, usage snapshots and monthly reports."""

@@ -1,0 +1,27 @@
+"""URL map: accounts, tenant pages under /t/<slug>/, the tenant API under /api/v1/, health, admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from cockpit import views
+from tenants.views.pages import home
+
+tenant_patterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("audit/", views.audit_log, name="audit"),
+    *[path(f"{section}/", views.section_placeholder(section), name=section) for section in views.SECTIONS],
+    path("", include("tenants.urls")),
+]
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("tenants.urls_accounts")),
+    path("t/<slug:tenant_slug>/", include(tenant_patterns)),
+    path("api/v1/", include("cockpit.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("operator/", admin.site.urls),
+]

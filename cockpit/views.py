@@ -1,0 +1,73 @@
+"""Pages spanning apps (dashboard, audit) or none (health), and placeholders for later sections."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from audit.selectors import audit_events_for_tenant
+from cockpit.health import readiness
+from tenants.models import Role
+from tenants.selectors import members_of
+from tenants.views.decorators import tenant_page
+
+SECTIONS = {
+    "keys": ("Keys", "Create keys held in an HSM or split across MPC nodes, rotate and retire them."),
+    "approvals": ("Approvals", "Loosening operations wait here until enough officers approve them."),
+    "connectors": (
+        "Connectors",
+        "Bind AWS XKS, Microsoft DKE, Google CSE, Salesforce and Vault to your keys.",
+    ),
+    "billing": ("Billing", "Your plan, usage and monthly reports."),
+}
+
+
+def _member_ids(request: HttpRequest) -> list[int]:
+    return [m.user.pk for m in members_of(tenant=request.tenant)]  # type: ignore[attr-defined]
+
+
+@tenant_page()
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The tenant's front page: what needs attention and what happened recently."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    events = audit_events_for_tenant(tenant_id=tenant.pk, member_ids=_member_ids(request))[:10]
+    context = {"recent_events": events, "member_count": len(_member_ids(request))}
+    return render(request, "dashboard.html", context)
+
+
+@tenant_page(roles={Role.ADMIN.value, Role.AUDITOR.value})
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The tenant's audit events, newest first, filterable by action prefix."""
+    prefix = request.GET.get("action", "")[:100]
+    events = audit_events_for_tenant(
+        tenant_id=request.tenant.pk,
+        member_ids=_member_ids(request),
+        action_prefix=prefix,  # type: ignore[attr-defined]
+    )[:200]
+    return render(request, "audit/log.html", {"events": events, "action": prefix})
+
+
+def section_placeholder(section: str):  # type: ignore[no-untyped-def]
+    """A page for a section that a later release fills in; it says so instead of failing."""
+    title, purpose = SECTIONS[section]
+
+    @tenant_page()
+    def view(request: HttpRequest) -> HttpResponse:
+        return render(request, "placeholder.html", {"title": title, "purpose": purpose, "section": section})
+
+    view.__name__ = f"{section}_placeholder"
+    return view
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database, channel layer and broker answer."""
+    checks = readiness()
+    ok = all(result == "ok" for result in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+    )

@@ -1,0 +1,1 @@
+"""Connectors: provider-facing endpoints (AWS XKS, Microsoft DKE, Google CSE, Salesforce, Vault Transit)."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ConnectorsConfig(AppConfig):
+    """Provider connector bindings."""
+
+    name = "connectors"
+    verbose_name = "Connectors"

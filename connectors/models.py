@@ -1,0 +1,1 @@
+"""Models of the connectors app (filled in by its own issue)."""

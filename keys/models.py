@@ -1,0 +1,1 @@
+"""Models of the keys app (filled in by its own issue)."""

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class TenantsConfig(AppConfig):
+    """Organisations, memberships, service accounts, sign-in and OTP."""
+
+    name = "tenants"
+    verbose_name = "Tenants"
+
+    def ready(self) -> None:
+        from tenants import signals  # noqa: F401  (connects auth signal receivers)
