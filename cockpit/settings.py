@@ -25,6 +25,8 @@ if DEBUG and not DEVELOPMENT:
     raise ImproperlyConfiguredEnv("DEBUG=true is refused when COCKPIT_ENV=production")
 
 VAR_DIR = Path(env.str("COCKPIT_VAR_DIR", str(BASE_DIR / "var")))
+if DEVELOPMENT:
+    (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env.secret(
     "SECRET_KEY",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -16,7 +17,10 @@ from tenants.selectors import members_of
 
 
 class ApiIndex(TenantAPIView):
-    @extend_schema(summary="Links to the API's resources")
+    @extend_schema(
+        summary="Links to the API's resources",
+        responses=inline_serializer("ApiIndex", {"tenant": serializers.URLField()}),
+    )
     def get(self, request: Request) -> Response:
         names = ["tenant", "members", "service-accounts", "tokens", "audit-events"]
         return Response({name: reverse(f"api:{name}", request=request) for name in names})
@@ -57,8 +61,6 @@ class AuditEventList(TenantAPIView):
             member_ids=member_ids,
             action_prefix=request.query_params.get("action", "")[:100],
         )
-        paginator = self.pagination_class() if self.pagination_class else None
-        if paginator is None:
-            return Response(AuditEventOut(events[:200], many=True).data)
+        paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(AuditEventOut(page, many=True).data)

@@ -1,0 +1,105 @@
+"""Fixtures for the custody-backend tests.
+
+The SoftHSM2 token is created fresh per test session in a temp directory.
+``SOFTHSM2_CONF`` must be in ``os.environ`` before the PKCS#11 library is
+loaded (SoftHSM reads it in ``C_Initialize``); the backend loads the library
+lazily on first use, which is always after this fixture ran.
+
+If SoftHSM2 is missing the pkcs11 tests FAIL (not skip): a silently skipped
+HSM suite is how HSM regressions ship.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from keys.backends import CustodyBackend, GeneratedKey, KeySpec
+from keys.backends.software import SoftwareBackend
+
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+TOKEN_LABEL = "cockpit-test"
+SPARE_TOKEN_LABEL = "cockpit-test-spare"  # for wrong-PIN tests (login state is per token)
+USER_PIN = "246813"
+SO_PIN = "97531864"
+
+
+@dataclass(frozen=True)
+class SoftHsm:
+    module: str
+    token_label: str
+    spare_token_label: str
+    user_pin: str
+    conf: Path
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHsm:
+    util = shutil.which("softhsm2-util")
+    if util is None or not Path(SOFTHSM_MODULE).is_file():
+        pytest.fail(
+            "SoftHSM2 is required for the pkcs11 backend tests but was not found "
+            f"(softhsm2-util on PATH and {SOFTHSM_MODULE}); install the Debian "
+            "packages softhsm2 and opensc",
+            pytrace=False,
+        )
+    root = tmp_path_factory.mktemp("softhsm")
+    tokens = root / "tokens"
+    tokens.mkdir()
+    conf = root / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    for label in (TOKEN_LABEL, SPARE_TOKEN_LABEL):
+        subprocess.run(
+            [util, "--init-token", "--free", "--label", label, "--so-pin", SO_PIN,
+             "--pin", USER_PIN],
+            check=True, capture_output=True, env=os.environ,
+        )  # fmt: skip
+    return SoftHsm(SOFTHSM_MODULE, TOKEN_LABEL, SPARE_TOKEN_LABEL, USER_PIN, conf)
+
+
+@pytest.fixture(scope="session")
+def pkcs11_backend(softhsm: SoftHsm) -> CustodyBackend:
+    from keys.backends.pkcs11 import Pkcs11Backend
+
+    return Pkcs11Backend(softhsm.module, softhsm.token_label, softhsm.user_pin)
+
+
+@pytest.fixture(scope="session")
+def software_backend(tmp_path_factory: pytest.TempPathFactory) -> SoftwareBackend:
+    return SoftwareBackend(os.urandom(32), tmp_path_factory.mktemp("software-store"))
+
+
+@pytest.fixture(scope="session", params=["software", "pkcs11"])
+def backend(request: pytest.FixtureRequest) -> CustodyBackend:
+    """Every conformance test runs against both backends."""
+    return request.getfixturevalue(f"{request.param}_backend")
+
+
+@pytest.fixture(scope="session")
+def _key_cache() -> dict[tuple[int, KeySpec], GeneratedKey]:
+    return {}
+
+
+@pytest.fixture
+def key_for(
+    backend: CustodyBackend, _key_cache: dict[tuple[int, KeySpec], GeneratedKey]
+) -> Callable[[KeySpec], GeneratedKey]:
+    """Shared long-lived key per (backend, spec): RSA-4096 generation is slow.
+
+    Tests that destroy keys must generate their own.
+    """
+
+    def get(spec: KeySpec) -> GeneratedKey:
+        cache_key = (id(backend), spec)
+        if cache_key not in _key_cache:
+            _key_cache[cache_key] = backend.generate(spec=spec, label=f"test {spec}")
+        return _key_cache[cache_key]
+
+    return get
