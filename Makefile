@@ -27,6 +27,7 @@ migrate: venv
 	$(PY) manage.py migrate --noinput -v0
 
 demo: migrate
+	$(PY) manage.py init_softhsm
 	$(PY) manage.py bootstrap_demo
 
 run: system-deps demo

@@ -12,6 +12,13 @@ if TYPE_CHECKING:
     from audit.models import AuditEvent
 
 
+def actor_label(actor: Any) -> str:
+    """How the audit log names ``actor`` (user, service principal, label string or None)."""
+    from audit.services import _describe_actor
+
+    return _describe_actor(actor)[2]
+
+
 def record(**kwargs: Any) -> AuditEvent:
     """Append one event; see ``audit.services.record`` for the arguments."""
     from audit.services import record as _record

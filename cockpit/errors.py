@@ -77,6 +77,13 @@ class PayloadTooLarge(CockpitError):
     default_message = "The request is too large."
 
 
+class InputTooLarge(PayloadTooLarge):
+    """One input field is larger than its limit."""
+
+    code = "input_too_large"
+    default_message = "An input is too large."
+
+
 class DependencyUnavailable(CockpitError):
     """A backend Cockpit depends on (HSM, MPC nodes, database) cannot serve the request now."""
 

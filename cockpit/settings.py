@@ -119,7 +119,13 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "cockpit.sqlite3",
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # WAL + synchronous=NORMAL: one fsync per checkpoint instead of per commit (every key operation
+            # commits an audit row), while a crash still never corrupts the database.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -151,6 +157,27 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Key custody ----------------------------------------------------------------------------------------
+# Software custody keeps wrapped material in files under a master key: for development only. Production
+# refuses it unless explicitly allowed (and labels such keys "software (not HSM)" everywhere).
+SOFTWARE_KEYS_ENABLED = env.bool("COCKPIT_SOFTWARE_KEYS", DEVELOPMENT)
+SOFTWARE_MASTER_KEY = env.optional_str("COCKPIT_SOFTWARE_MASTER_KEY")  # base64 of 32 bytes
+if SOFTWARE_KEYS_ENABLED and not DEVELOPMENT and not SOFTWARE_MASTER_KEY:
+    raise ImproperlyConfiguredEnv("COCKPIT_SOFTWARE_MASTER_KEY must be set when COCKPIT_SOFTWARE_KEYS=true")
+SOFTWARE_KEY_DIR = Path(env.str("COCKPIT_SOFTWARE_KEY_DIR", str(VAR_DIR / "software-keys")))
+# PKCS#11: any module; SoftHSM2 in development and CI. In development, `manage.py init_softhsm` writes
+# var/softhsm/pkcs11.json, which is read when the variables below are unset.
+PKCS11_MODULE = env.optional_str("COCKPIT_PKCS11_MODULE")
+PKCS11_TOKEN_LABEL = env.optional_str("COCKPIT_PKCS11_TOKEN")
+PKCS11_PIN = env.optional_str("COCKPIT_PKCS11_PIN")
+PKCS11_DEV_CONFIG = VAR_DIR / "softhsm" / "pkcs11.json"
+KEY_DELETION_MIN_DAYS = 7
+KEY_DELETION_MAX_DAYS = 30
+CELERY_BEAT_SCHEDULE = {
+    "keys-rotate-due": {"task": "keys.rotate_due", "schedule": 3600.0},
+    "keys-destroy-due": {"task": "keys.destroy_due", "schedule": 3600.0},
+}
 
 # --- Auth, OTP, lockout ----------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -253,6 +280,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "KeySpecEnum": "keys.models.KeySpecChoices",
+        "KeyStateEnum": "keys.models.KeyState",
+        "KeyVersionStateEnum": "keys.models.VersionState",
+        "KeyUsageEnum": "keys.models.KeyUsage",
+        "CustodyEnum": "keys.models.Custody",
+        "SigningAlgorithmEnum": ["RSASSA_PSS_SHA_256", "ECDSA_SHA_256", "ED25519", "ML_DSA_65"],
+        "RsaEncryptionAlgorithmEnum": ["RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1"],
+    },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("COCKPIT_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
 

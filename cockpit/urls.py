@@ -10,6 +10,7 @@ from tenants.views.pages import home
 tenant_patterns = [
     path("", views.dashboard, name="dashboard"),
     path("audit/", views.audit_log, name="audit"),
+    path("keys/", include("keys.urls")),
     *[path(f"{section}/", views.section_placeholder(section), name=section) for section in views.SECTIONS],
     path("", include("tenants.urls")),
 ]

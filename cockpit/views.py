@@ -7,12 +7,12 @@ from django.shortcuts import render
 
 from audit.selectors import audit_events_for_tenant
 from cockpit.health import readiness
+from keys.selectors import key_inventory
 from tenants.models import Role
 from tenants.selectors import members_of
 from tenants.views.decorators import tenant_page
 
 SECTIONS = {
-    "keys": ("Keys", "Create keys held in an HSM or split across MPC nodes, rotate and retire them."),
     "approvals": ("Approvals", "Loosening operations wait here until enough officers approve them."),
     "connectors": (
         "Connectors",
@@ -31,7 +31,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The tenant's front page: what needs attention and what happened recently."""
     tenant = request.tenant  # type: ignore[attr-defined]
     events = audit_events_for_tenant(tenant_id=tenant.pk, member_ids=_member_ids(request))[:10]
-    context = {"recent_events": events, "member_count": len(_member_ids(request))}
+    context = {
+        "recent_events": events,
+        "member_count": len(_member_ids(request)),
+        "key_inventory": key_inventory(tenant=tenant),
+    }
     return render(request, "dashboard.html", context)
 
 

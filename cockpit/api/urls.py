@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.ApiIndex.as_view(), name="index"),
     path("audit/events", views.AuditEventList.as_view(), name="audit-events"),
     path("", include("tenants.api.urls")),
+    path("", include("keys.api.urls")),
 ]

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.django_db
 PAGES = [
     "dashboard",
     "audit",
-    "keys",
+    "keys:list",
+    "keys:create",
     "approvals",
     "connectors",
     "billing",

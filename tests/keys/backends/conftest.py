@@ -12,60 +12,17 @@ HSM suite is how HSM regressions ship.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from keys.backends import CustodyBackend, GeneratedKey, KeySpec
 from keys.backends.software import SoftwareBackend
 
-SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
-TOKEN_LABEL = "cockpit-test"
-SPARE_TOKEN_LABEL = "cockpit-test-spare"  # for wrong-PIN tests (login state is per token)
-USER_PIN = "246813"
-SO_PIN = "97531864"
-
-
-@dataclass(frozen=True)
-class SoftHsm:
-    module: str
-    token_label: str
-    spare_token_label: str
-    user_pin: str
-    conf: Path
-
 
 @pytest.fixture(scope="session")
-def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHsm:
-    util = shutil.which("softhsm2-util")
-    if util is None or not Path(SOFTHSM_MODULE).is_file():
-        pytest.fail(
-            "SoftHSM2 is required for the pkcs11 backend tests but was not found "
-            f"(softhsm2-util on PATH and {SOFTHSM_MODULE}); install the Debian "
-            "packages softhsm2 and opensc",
-            pytrace=False,
-        )
-    root = tmp_path_factory.mktemp("softhsm")
-    tokens = root / "tokens"
-    tokens.mkdir()
-    conf = root / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
-    os.environ["SOFTHSM2_CONF"] = str(conf)
-    for label in (TOKEN_LABEL, SPARE_TOKEN_LABEL):
-        subprocess.run(
-            [util, "--init-token", "--free", "--label", label, "--so-pin", SO_PIN,
-             "--pin", USER_PIN],
-            check=True, capture_output=True, env=os.environ,
-        )  # fmt: skip
-    return SoftHsm(SOFTHSM_MODULE, TOKEN_LABEL, SPARE_TOKEN_LABEL, USER_PIN, conf)
-
-
-@pytest.fixture(scope="session")
-def pkcs11_backend(softhsm: SoftHsm) -> CustodyBackend:
+def pkcs11_backend(softhsm: Any) -> CustodyBackend:
     from keys.backends.pkcs11 import Pkcs11Backend
 
     return Pkcs11Backend(softhsm.module, softhsm.token_label, softhsm.user_pin)

@@ -1,0 +1,254 @@
+"""Keys API: one view per resource or verb; each parses, calls one service, renders."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from keys import service, services
+from keys.api import serializers as s
+from keys.models import Key
+from keys.selectors import key_of, keys_of
+from tenants.api.base import TenantAPIView
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    body = serializer_class(data=data)
+    body.is_valid(raise_exception=True)
+    return dict(body.validated_data)
+
+
+class KeyScoped(TenantAPIView):
+    """Loads ``self.key`` within the caller's tenant (404 otherwise)."""
+
+    def key(self, key_id: str) -> Key:
+        return key_of(tenant=self.tenant, key_id=key_id)
+
+    @property
+    def caller(self) -> service.Caller:
+        return service.Caller(actor=self.actor, channel="api")
+
+
+class KeyList(TenantAPIView):
+    @extend_schema(responses=s.KeyOut(many=True), summary="The tenant's keys")
+    def get(self, request: Request) -> Response:
+        return Response(s.KeyOut(keys_of(tenant=self.tenant), many=True).data)
+
+    @extend_schema(
+        request=s.KeyCreateIn, responses={202: s.KeyOut}, summary="Create a key (generated asynchronously)"
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(s.KeyCreateIn, request.data)
+        key = services.key_create(
+            actor=self.actor, tenant=self.tenant, name=data["name"], spec=data["spec"], usage=data["usage"],
+            custody_name=data["custody"], description=data["description"],
+            rotation_period_days=data.get("rotation_period_days"),
+        )  # fmt: skip
+        key.refresh_from_db()
+        return Response(s.KeyOut(key).data, status=202 if key.state == "creating" else 201)
+
+
+class KeyDetail(KeyScoped):
+    @extend_schema(responses=s.KeyDetailOut, summary="One key with its versions")
+    def get(self, request: Request, key_id: str) -> Response:
+        return Response(s.KeyDetailOut(self.key(key_id)).data)
+
+    @extend_schema(request=s.KeyUpdateIn, responses=s.KeyDetailOut, summary="Change the description")
+    def patch(self, request: Request, key_id: str) -> Response:
+        key = self.key(key_id)
+        data = _valid(s.KeyUpdateIn, request.data)
+        key = services.key_update_description(actor=self.actor, key=key, description=data["description"])
+        return Response(s.KeyDetailOut(key).data)
+
+
+class _Lifecycle(KeyScoped):
+    takes_input: type[serializers.Serializer] | None = None
+
+    def apply(self, key: Key, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def post(self, request: Request, key_id: str) -> Response:
+        key = self.key(key_id)
+        data = _valid(self.takes_input, request.data) if self.takes_input else {}
+        self.apply(key, data)
+        key.refresh_from_db()
+        return Response(s.KeyDetailOut(key).data)
+
+
+@extend_schema(request=None, responses=s.KeyDetailOut, summary="Rotate: start a new version")
+class KeyRotate(_Lifecycle):
+    def apply(self, key: Key, data: dict[str, Any]) -> Any:
+        return services.key_rotate(actor=self.actor, key=key)
+
+
+@extend_schema(request=None, responses=s.KeyDetailOut, summary="Disable at once (kill switch)")
+class KeyDisable(_Lifecycle):
+    def apply(self, key: Key, data: dict[str, Any]) -> Any:
+        return services.key_disable(actor=self.actor, key=key)
+
+
+@extend_schema(request=None, responses=s.KeyDetailOut, summary="Enable again")
+class KeyEnable(_Lifecycle):
+    def apply(self, key: Key, data: dict[str, Any]) -> Any:
+        return services.key_enable(actor=self.actor, key=key)
+
+
+@extend_schema(
+    request=s.ScheduleDeletionIn, responses=s.KeyDetailOut, summary="Schedule destruction (7 to 30 days)"
+)
+class KeyScheduleDeletion(_Lifecycle):
+    takes_input = s.ScheduleDeletionIn
+
+    def apply(self, key: Key, data: dict[str, Any]) -> Any:
+        return services.key_schedule_deletion(actor=self.actor, key=key, waiting_days=data["waiting_days"])
+
+
+@extend_schema(request=None, responses=s.KeyDetailOut, summary="Cancel a scheduled destruction")
+class KeyCancelDeletion(_Lifecycle):
+    def apply(self, key: Key, data: dict[str, Any]) -> Any:
+        return services.key_cancel_deletion(actor=self.actor, key=key)
+
+
+def _out(name: str, **fields: serializers.Field) -> serializers.Serializer:
+    return inline_serializer(
+        name, {"key_id": serializers.UUIDField(), "key_version": serializers.IntegerField(), **fields}
+    )
+
+
+class KeyEncrypt(KeyScoped):
+    @extend_schema(
+        request=s.EncryptIn,
+        responses=_out("EncryptOut", ciphertext=serializers.CharField()),
+        summary="Encrypt",
+    )
+    def post(self, request: Request, key_id: str) -> Response:
+        key = self.key(key_id)
+        data = _valid(s.EncryptIn, request.data)
+        result = service.encrypt(key=key, plaintext=data["plaintext"], aad=data["aad"], caller=self.caller)
+        return Response(
+            {"key_id": str(key.pk), "key_version": result.version, "ciphertext": _b64(result.value)}
+        )
+
+
+class KeyDecrypt(KeyScoped):
+    @extend_schema(
+        request=s.DecryptIn,
+        responses=_out("DecryptOut", plaintext=serializers.CharField()),
+        summary="Decrypt",
+    )
+    def post(self, request: Request, key_id: str) -> Response:
+        key = self.key(key_id)
+        data = _valid(s.DecryptIn, request.data)
+        result = service.decrypt(
+            key=key, ciphertext=data["ciphertext"], aad=data["aad"], caller=self.caller,
+            algorithm=data.get("algorithm"), key_version=data.get("key_version"),
+        )  # fmt: skip
+        return Response(
+            {"key_id": str(key.pk), "key_version": result.version, "plaintext": _b64(result.value)}
+        )
+
+
+class KeyGenerateDataKey(KeyScoped):
+    @extend_schema(
+        request=s.DataKeyIn,
+        responses=_out("DataKeyOut", plaintext=serializers.CharField(), ciphertext=serializers.CharField()),
+        summary="Generate a data key (plaintext + encrypted copy)",
+    )
+    def post(self, request: Request, key_id: str) -> Response:
+        key = self.key(key_id)
+        data = _valid(s.DataKeyIn, request.data)
+        result, plaintext = service.generate_data_key(
+            key=key, number_of_bytes=data["number_of_bytes"], aad=data["aad"], caller=self.caller
+        )
+        body = {
+            "key_id": str(key.pk),
+            "key_version": result.version,
+            "plaintext": _b64(plaintext),
+            "ciphertext": _b64(result.value),
+        }
+        return Response(body)
+
+
+class KeySign(KeyScoped):
+    @extend_schema(
+        request=s.SignIn, responses=_out("SignOut", signature=serializers.CharField()), summary="Sign"
+    )
+    def post(self, request: Request, key_id: str) -> Response:
+        key = self.key(key_id)
+        data = _valid(s.SignIn, request.data)
+        result = service.sign(
+            key=key, message=data["message"], algorithm=data["algorithm"], caller=self.caller
+        )
+        return Response(
+            {
+                "key_id": str(key.pk),
+                "key_version": result.version,
+                "signature": _b64(result.value),
+                "algorithm": data["algorithm"],
+            }
+        )
+
+
+class KeyVerify(KeyScoped):
+    @extend_schema(
+        request=s.VerifyIn, responses=_out("VerifyOut", valid=serializers.BooleanField()), summary="Verify"
+    )
+    def post(self, request: Request, key_id: str) -> Response:
+        key = self.key(key_id)
+        data = _valid(s.VerifyIn, request.data)
+        version, valid = service.verify(
+            key=key, message=data["message"], signature=data["signature"], algorithm=data["algorithm"],
+            caller=self.caller, key_version=data.get("key_version"),
+        )  # fmt: skip
+        return Response({"key_id": str(key.pk), "key_version": version, "valid": valid})
+
+
+class KeyWrap(KeyScoped):
+    @extend_schema(
+        request=s.WrapIn,
+        responses=_out("WrapOut", wrapped=serializers.CharField()),
+        summary="Wrap key material",
+    )
+    def post(self, request: Request, key_id: str) -> Response:
+        key = self.key(key_id)
+        data = _valid(s.WrapIn, request.data)
+        result = service.wrap(key=key, key_material=data["key_material"], caller=self.caller)
+        return Response({"key_id": str(key.pk), "key_version": result.version, "wrapped": _b64(result.value)})
+
+
+class KeyUnwrap(KeyScoped):
+    @extend_schema(
+        request=s.UnwrapIn,
+        responses=_out("UnwrapOut", key_material=serializers.CharField()),
+        summary="Unwrap",
+    )
+    def post(self, request: Request, key_id: str) -> Response:
+        key = self.key(key_id)
+        data = _valid(s.UnwrapIn, request.data)
+        result = service.unwrap(key=key, wrapped=data["wrapped"], caller=self.caller)
+        return Response(
+            {"key_id": str(key.pk), "key_version": result.version, "key_material": _b64(result.value)}
+        )
+
+
+class KeyPublicKey(KeyScoped):
+    @extend_schema(
+        responses=_out("PublicKeyOut", public_key=serializers.CharField()), summary="Public key (DER, base64)"
+    )
+    def get(self, request: Request, key_id: str) -> Response:
+        key = self.key(key_id)
+        version = request.query_params.get("key_version")
+        number = int(version) if version and version.isdigit() else None
+        result = service.public_key(key=key, caller=self.caller, key_version=number)
+        return Response(
+            {"key_id": str(key.pk), "key_version": result.version, "public_key": _b64(result.value)}
+        )

@@ -1,0 +1,78 @@
+"""Reads about keys, always within one tenant."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from cockpit.errors import NotFound
+from keys.models import Custody, Key, KeyOperationCount, KeyState, KeyVersion, VersionState
+from tenants.models import Tenant
+
+
+def keys_of(*, tenant: Tenant) -> QuerySet[Key]:
+    """The tenant's keys, by name."""
+    return Key.objects.filter(tenant=tenant).order_by("name")
+
+
+def key_of(*, tenant: Tenant, key_id: str | uuid.UUID) -> Key:
+    """One of the tenant's keys by id; NotFound for unknown ids and for other tenants' keys alike."""
+    try:
+        parsed = key_id if isinstance(key_id, uuid.UUID) else uuid.UUID(str(key_id))
+    except ValueError:
+        raise NotFound("No such key.") from None
+    key = Key.objects.filter(tenant=tenant, pk=parsed).first()
+    if key is None:
+        raise NotFound("No such key.")
+    return key
+
+
+def current_version(*, key: Key) -> KeyVersion | None:
+    """The newest active version: what new data is protected with."""
+    return key.versions.filter(state=VersionState.ACTIVE).order_by("-number").first()
+
+
+def version_of(*, key: Key, number: int) -> KeyVersion | None:
+    """An active version by number (older versions keep decrypting until the key is destroyed)."""
+    return key.versions.filter(number=number, state=VersionState.ACTIVE).first()
+
+
+def operation_totals(*, key: Key, days: int = 30) -> list[dict[str, object]]:
+    """Operations per channel and operation over the last ``days`` days."""
+    since: date = (timezone.now() - timedelta(days=days)).date()
+    rows = (
+        KeyOperationCount.objects.filter(key=key, day__gte=since)
+        .values("channel", "operation")
+        .annotate(succeeded=Sum("succeeded"), failed=Sum("failed"))
+        .order_by("channel", "operation")
+    )
+    return list(rows)
+
+
+def key_inventory(*, tenant: Tenant) -> list[dict[str, object]]:
+    """Key counts by custody and state, for the dashboard."""
+    from django.db.models import Count
+
+    rows = (
+        keys_of(tenant=tenant)
+        .values("custody", "state")
+        .annotate(count=Count("id"))
+        .order_by("custody", "state")
+    )
+    return [
+        {"custody": Custody(r["custody"]).label, "state": KeyState(r["state"]).label, "count": r["count"]}
+        for r in rows
+    ]
+
+
+def keys_due_for_rotation() -> QuerySet[Key]:
+    """Enabled keys whose rotation period has elapsed (all tenants: for the scheduler only)."""
+    return Key.objects.filter(state=KeyState.ENABLED, next_rotation_at__lte=timezone.now())
+
+
+def keys_due_for_destruction() -> QuerySet[Key]:
+    """Keys whose deletion waiting period has ended (all tenants: for the scheduler only)."""
+    return Key.objects.filter(state=KeyState.PENDING_DELETION, deletion_date__lte=timezone.now())
