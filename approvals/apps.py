@@ -6,3 +6,8 @@ class ApprovalsConfig(AppConfig):
 
     name = "approvals"
     verbose_name = "Approvals"
+
+    def ready(self) -> None:
+        from approvals.policy import register_policy_change
+
+        register_policy_change()

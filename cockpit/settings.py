@@ -121,6 +121,9 @@ else:
             "NAME": VAR_DIR / "cockpit.sqlite3",
             # WAL + synchronous=NORMAL: one fsync per checkpoint instead of per commit (every key operation
             # commits an audit row), while a crash still never corrupts the database.
+            # A file, not memory, for the test database too: browser tests run a live ASGI server in a
+            # child process that must see the same data.
+            "TEST": {"NAME": str(VAR_DIR / "test-cockpit.sqlite3")},
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -177,6 +180,8 @@ KEY_DELETION_MAX_DAYS = 30
 CELERY_BEAT_SCHEDULE = {
     "keys-rotate-due": {"task": "keys.rotate_due", "schedule": 3600.0},
     "keys-destroy-due": {"task": "keys.destroy_due", "schedule": 3600.0},
+    "approvals-expire-stale": {"task": "approvals.expire_stale", "schedule": 300.0},
+    "approvals-release-due": {"task": "approvals.release_due", "schedule": 60.0},
 }
 
 # --- Auth, OTP, lockout ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ tenant_patterns = [
     path("", views.dashboard, name="dashboard"),
     path("audit/", views.audit_log, name="audit"),
     path("keys/", include("keys.urls")),
+    path("approvals/", include("approvals.urls")),
     *[path(f"{section}/", views.section_placeholder(section), name=section) for section in views.SECTIONS],
     path("", include("tenants.urls")),
 ]

@@ -13,7 +13,6 @@ from tenants.selectors import members_of
 from tenants.views.decorators import tenant_page
 
 SECTIONS = {
-    "approvals": ("Approvals", "Loosening operations wait here until enough officers approve them."),
     "connectors": (
         "Connectors",
         "Bind AWS XKS, Microsoft DKE, Google CSE, Salesforce and Vault to your keys.",

@@ -6,3 +6,8 @@ class KeysConfig(AppConfig):
 
     name = "keys"
     verbose_name = "Keys"
+
+    def ready(self) -> None:
+        from keys.approvables import register_all
+
+        register_all()

@@ -42,7 +42,7 @@ def _locked(key: Key) -> Key:
     return Key.objects.select_for_update().get(pk=key.pk)
 
 
-def _validate_new_key(*, spec: str, usage: str, custody_name: str, rotation_period_days: int | None) -> None:
+def validate_new_key(*, spec: str, usage: str, custody_name: str, rotation_period_days: int | None) -> None:
     if spec not in KeySpec.__members__.values():
         raise InvalidRequest(f"Unknown key spec {spec!r}.")
     if usage not in KeyUsage.values:
@@ -83,7 +83,7 @@ def key_create(
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidRequest("A key needs a name of at most 100 characters.")
-    _validate_new_key(
+    validate_new_key(
         spec=spec, usage=usage, custody_name=custody_name, rotation_period_days=rotation_period_days
     )
     try:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.key_list, name="list"),
     path("new", views.key_create, name="create"),
     path("<uuid:key_id>/", views.key_detail, name="detail"),
+    path("<uuid:key_id>/state", views.key_state_fragment, name="state"),
     path("<uuid:key_id>/rotate", views.key_rotate, name="rotate"),
     path("<uuid:key_id>/disable", views.key_disable, name="disable"),
     path("<uuid:key_id>/enable", views.key_enable, name="enable"),

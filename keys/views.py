@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from cockpit.errors import CockpitError, InvalidRequest
+from approvals.selectors import open_requests_for
+from approvals.services import request_create
+from cockpit.errors import CockpitError
 from keys import services
 from keys.custody import available_custody
 from keys.forms import KeyCreateForm, ScheduleDeletionForm
@@ -19,8 +22,8 @@ from keys.selectors import current_version, key_of, keys_of, operation_totals
 from tenants.models import Role
 from tenants.views.decorators import tenant_page
 
-ADMIN = {Role.ADMIN.value}
 TIGHTENERS = {Role.ADMIN.value, Role.OFFICER.value}
+REQUESTERS = TIGHTENERS  # loosening changes are requests; officers decide them
 
 
 @tenant_page()
@@ -30,23 +33,21 @@ def key_list(request: HttpRequest) -> HttpResponse:
     return render(request, "keys/list.html", {"keys": keys, "custody_offered": available_custody()})
 
 
-@tenant_page(roles=ADMIN)
+@tenant_page(roles=REQUESTERS)
 def key_create(request: HttpRequest) -> HttpResponse:
-    """Create a key; its material is generated in the chosen backend right after."""
+    """Request a new key; officers approve, then its material is generated in the chosen backend."""
     form = KeyCreateForm(request.POST or None)
+    tenant = request.tenant  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            key = services.key_create(
-                actor=request.user, tenant=request.tenant, name=data["name"], spec=data["spec"],  # type: ignore[attr-defined]
-                usage=data["usage"], custody_name=data["custody"], description=data["description"],
-                rotation_period_days=data["rotation_period_days"],
-            )  # fmt: skip
+            filed = request_create(
+                actor=request.user, tenant=tenant, operation="keys.create", params=form.cleaned_data
+            )
         except CockpitError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"Key {key.name} is being created.")
-            return redirect("keys:detail", tenant_slug=request.tenant.slug, key_id=key.pk)  # type: ignore[attr-defined]
+            messages.success(request, "Key creation requested; it happens once enough officers approve.")
+            return redirect("approvals:detail", tenant_slug=tenant.slug, request_id=filed.pk)
     return render(request, "keys/create.html", {"form": form})
 
 
@@ -61,15 +62,18 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         "history": key.state_changes.all()[:50],
         "operations": operation_totals(key=key),
         "deletion_form": ScheduleDeletionForm(),
-        "is_admin": Role.ADMIN in request.tenant_roles,  # type: ignore[attr-defined]
+        "can_request": bool(REQUESTERS & request.tenant_roles),  # type: ignore[attr-defined]
         "can_tighten": bool(TIGHTENERS & request.tenant_roles),  # type: ignore[attr-defined]
+        "open_requests": open_requests_for(tenant=request.tenant, target_id=str(key.pk)),  # type: ignore[attr-defined]
     }
     return render(request, "keys/detail.html", context)
 
 
-def _lifecycle(action: Callable[..., Any], done: str, roles: set[str]) -> Callable[..., HttpResponse]:
+def _immediate(action: Callable[..., Any], done: str) -> Callable[..., HttpResponse]:
+    """A tightening change: one admin or officer, at once."""
+
     @require_POST
-    @tenant_page(roles=roles)
+    @tenant_page(roles=TIGHTENERS)
     def view(request: HttpRequest, key_id: str) -> HttpResponse:
         key: Key = key_of(tenant=request.tenant, key_id=key_id)  # type: ignore[attr-defined]
         try:
@@ -82,25 +86,45 @@ def _lifecycle(action: Callable[..., Any], done: str, roles: set[str]) -> Callab
     return view
 
 
-def _schedule(request: HttpRequest, key: Key) -> None:
-    form = ScheduleDeletionForm(request.POST)
-    if not form.is_valid():
-        raise InvalidRequest("The waiting period must be between 7 and 30 days.")
-    services.key_schedule_deletion(
-        actor=request.user, key=key, waiting_days=form.cleaned_data["waiting_days"]
-    )
+def _requested(operation: str, extra_form: type[forms.Form] | None = None) -> Callable[..., HttpResponse]:
+    """A loosening change: files an approval request and shows it."""
+
+    @require_POST
+    @tenant_page(roles=REQUESTERS)
+    def view(request: HttpRequest, key_id: str) -> HttpResponse:
+        key: Key = key_of(tenant=request.tenant, key_id=key_id)  # type: ignore[attr-defined]
+        params: dict[str, Any] = {"key_id": str(key.pk)}
+        if extra_form is not None:
+            form = extra_form(request.POST)
+            if not form.is_valid():
+                messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+                return redirect("keys:detail", tenant_slug=request.tenant.slug, key_id=key.pk)  # type: ignore[attr-defined]
+            params.update(form.cleaned_data)
+        try:
+            filed = request_create(
+                actor=request.user, tenant=request.tenant, operation=operation, params=params
+            )  # type: ignore[attr-defined]
+        except CockpitError as exc:
+            messages.error(request, exc.message)
+            return redirect("keys:detail", tenant_slug=request.tenant.slug, key_id=key.pk)  # type: ignore[attr-defined]
+        messages.success(request, "Requested; it happens once enough officers approve.")
+        return redirect("approvals:detail", tenant_slug=request.tenant.slug, request_id=filed.pk)  # type: ignore[attr-defined]
+
+    return view
 
 
-key_rotate = _lifecycle(
-    lambda r, k: services.key_rotate(actor=r.user, key=k), "Rotation of {name} started.", ADMIN
-)
-key_disable = _lifecycle(
-    lambda r, k: services.key_disable(actor=r.user, key=k), "{name} is disabled.", TIGHTENERS
-)
-key_enable = _lifecycle(lambda r, k: services.key_enable(actor=r.user, key=k), "{name} is enabled.", ADMIN)
-key_schedule_deletion = _lifecycle(_schedule, "{name} is scheduled for destruction.", ADMIN)
-key_cancel_deletion = _lifecycle(
+key_rotate = _requested("keys.rotate")
+key_enable = _requested("keys.enable")
+key_schedule_deletion = _requested("keys.schedule_deletion", ScheduleDeletionForm)
+key_disable = _immediate(lambda r, k: services.key_disable(actor=r.user, key=k), "{name} is disabled.")
+key_cancel_deletion = _immediate(
     lambda r, k: services.key_cancel_deletion(actor=r.user, key=k),
-    "Deletion of {name} cancelled.",
-    TIGHTENERS,
+    "Deletion of {name} cancelled; the key is disabled.",
 )
+
+
+@tenant_page()
+def key_state_fragment(request: HttpRequest, key_id: str) -> HttpResponse:
+    """The key's state line, refreshed live on the detail page."""
+    key = key_of(tenant=request.tenant, key_id=key_id)  # type: ignore[attr-defined]
+    return render(request, "keys/_state.html", {"key": key})

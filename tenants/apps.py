@@ -10,3 +10,6 @@ class TenantsConfig(AppConfig):
     def ready(self) -> None:
         from tenants import signals  # noqa: F401  (connects auth signal receivers)
         from tenants.api import schema  # noqa: F401  (registers OpenAPI auth extensions)
+        from tenants.approvables import register_all
+
+        register_all()

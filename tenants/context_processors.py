@@ -14,8 +14,15 @@ def tenant_context(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    tenant = getattr(request, "tenant", None)
+    pending = 0
+    if tenant is not None:
+        from approvals.selectors import pending_count  # approvals imports tenants: import at call time
+
+        pending = pending_count(tenant_id=tenant.pk)
     return {
-        "current_tenant": getattr(request, "tenant", None),
+        "pending_approvals": pending,
+        "current_tenant": tenant,
         "current_roles": getattr(request, "tenant_roles", frozenset()),
         "my_tenants": tenants_for_user(user=user),
     }

@@ -1,8 +1,19 @@
-"""Suite-wide fixtures: two seeded tenants for every test, and real-service requirements."""
+"""Suite-wide fixtures: two seeded tenants, real-service requirements, a SoftHSM2 token, custody settings.
+
+``SOFTHSM2_CONF`` must be in ``os.environ`` before the PKCS#11 library is loaded (SoftHSM reads it in
+``C_Initialize``); backends load the library lazily, always after the token fixture ran. If SoftHSM2 is
+missing the pkcs11 tests FAIL (not skip): a silently skipped HSM suite is how HSM regressions ship.
+"""
 
 from __future__ import annotations
 
+import base64
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,3 +76,60 @@ def _eager_celery() -> Iterator[None]:
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+TOKEN_LABEL = "cockpit-test"
+SPARE_TOKEN_LABEL = "cockpit-test-spare"  # for wrong-PIN tests (login state is per token)
+USER_PIN = "246813"
+SO_PIN = "97531864"
+
+
+@dataclass(frozen=True)
+class SoftHsm:
+    module: str
+    token_label: str
+    spare_token_label: str
+    user_pin: str
+    conf: Path
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHsm:
+    util = shutil.which("softhsm2-util")
+    if util is None or not Path(SOFTHSM_MODULE).is_file():
+        pytest.fail(
+            "SoftHSM2 is required for the pkcs11 backend tests but was not found "
+            f"(softhsm2-util on PATH and {SOFTHSM_MODULE}); install the Debian "
+            "packages softhsm2 and opensc",
+            pytrace=False,
+        )
+    root = tmp_path_factory.mktemp("softhsm")
+    tokens = root / "tokens"
+    tokens.mkdir()
+    conf = root / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    for label in (TOKEN_LABEL, SPARE_TOKEN_LABEL):
+        subprocess.run(
+            [util, "--init-token", "--free", "--label", label, "--so-pin", SO_PIN,
+             "--pin", USER_PIN],
+            check=True, capture_output=True, env=os.environ,
+        )  # fmt: skip
+    return SoftHsm(SOFTHSM_MODULE, TOKEN_LABEL, SPARE_TOKEN_LABEL, USER_PIN, conf)
+
+
+@pytest.fixture
+def custody(settings: Any, softhsm: SoftHsm, tmp_path: Path) -> Iterator[None]:
+    """Offer both the software backend (fresh store and master key) and the SoftHSM2 token to Django."""
+    from keys.custody import reset_backends
+
+    settings.SOFTWARE_KEYS_ENABLED = True
+    settings.SOFTWARE_MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
+    settings.SOFTWARE_KEY_DIR = tmp_path / "software-keys"
+    settings.PKCS11_MODULE = softhsm.module
+    settings.PKCS11_TOKEN_LABEL = softhsm.token_label
+    settings.PKCS11_PIN = softhsm.user_pin
+    reset_backends()
+    yield
+    reset_backends()

@@ -9,4 +9,5 @@ urlpatterns = [
     path("audit/events", views.AuditEventList.as_view(), name="audit-events"),
     path("", include("tenants.api.urls")),
     path("", include("keys.api.urls")),
+    path("", include("approvals.api.urls")),
 ]

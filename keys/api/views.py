@@ -10,6 +10,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from approvals.api.serializers import ApprovalRequestOut
+from approvals.api.views import render as render_request
+from approvals.services import request_create
 from keys import service, services
 from keys.api import serializers as s
 from keys.models import Key
@@ -44,17 +47,13 @@ class KeyList(TenantAPIView):
         return Response(s.KeyOut(keys_of(tenant=self.tenant), many=True).data)
 
     @extend_schema(
-        request=s.KeyCreateIn, responses={202: s.KeyOut}, summary="Create a key (generated asynchronously)"
+        request=s.KeyCreateIn, responses={202: ApprovalRequestOut}, summary="Request a new key (dual control)"
     )
     def post(self, request: Request) -> Response:
         data = _valid(s.KeyCreateIn, request.data)
-        key = services.key_create(
-            actor=self.actor, tenant=self.tenant, name=data["name"], spec=data["spec"], usage=data["usage"],
-            custody_name=data["custody"], description=data["description"],
-            rotation_period_days=data.get("rotation_period_days"),
-        )  # fmt: skip
-        key.refresh_from_db()
-        return Response(s.KeyOut(key).data, status=202 if key.state == "creating" else 201)
+        params = {**data, "rotation_period_days": data.get("rotation_period_days")}
+        filed = request_create(actor=self.actor, tenant=self.tenant, operation="keys.create", params=params)
+        return render_request(filed, status=202)
 
 
 class KeyDetail(KeyScoped):
@@ -84,10 +83,24 @@ class _Lifecycle(KeyScoped):
         return Response(s.KeyDetailOut(key).data)
 
 
-@extend_schema(request=None, responses=s.KeyDetailOut, summary="Rotate: start a new version")
-class KeyRotate(_Lifecycle):
-    def apply(self, key: Key, data: dict[str, Any]) -> Any:
-        return services.key_rotate(actor=self.actor, key=key)
+class _Requested(KeyScoped):
+    """A loosening verb: files an approval request (202) instead of acting."""
+
+    operation = ""
+    takes_input: type[serializers.Serializer] | None = None
+
+    def post(self, request: Request, key_id: str) -> Response:
+        key = self.key(key_id)
+        data = _valid(self.takes_input, request.data) if self.takes_input else {}
+        params = {"key_id": str(key.pk), **data}
+        return render_request(
+            request_create(actor=self.actor, tenant=self.tenant, operation=self.operation, params=params), 202
+        )
+
+
+@extend_schema(request=None, responses={202: ApprovalRequestOut}, summary="Request a rotation (dual control)")
+class KeyRotate(_Requested):
+    operation = "keys.rotate"
 
 
 @extend_schema(request=None, responses=s.KeyDetailOut, summary="Disable at once (kill switch)")
@@ -96,20 +109,19 @@ class KeyDisable(_Lifecycle):
         return services.key_disable(actor=self.actor, key=key)
 
 
-@extend_schema(request=None, responses=s.KeyDetailOut, summary="Enable again")
-class KeyEnable(_Lifecycle):
-    def apply(self, key: Key, data: dict[str, Any]) -> Any:
-        return services.key_enable(actor=self.actor, key=key)
+@extend_schema(request=None, responses={202: ApprovalRequestOut}, summary="Request enabling (dual control)")
+class KeyEnable(_Requested):
+    operation = "keys.enable"
 
 
 @extend_schema(
-    request=s.ScheduleDeletionIn, responses=s.KeyDetailOut, summary="Schedule destruction (7 to 30 days)"
+    request=s.ScheduleDeletionIn,
+    responses={202: ApprovalRequestOut},
+    summary="Request destruction (dual control)",
 )
-class KeyScheduleDeletion(_Lifecycle):
+class KeyScheduleDeletion(_Requested):
+    operation = "keys.schedule_deletion"
     takes_input = s.ScheduleDeletionIn
-
-    def apply(self, key: Key, data: dict[str, Any]) -> Any:
-        return services.key_schedule_deletion(actor=self.actor, key=key, waiting_days=data["waiting_days"])
 
 
 @extend_schema(request=None, responses=s.KeyDetailOut, summary="Cancel a scheduled destruction")

@@ -8,17 +8,30 @@
   const feed = document.getElementById("live-events");
   let delay = 1000;
 
-  function show(text) {
+  function show(text, url) {
     if (!feed) return;
     const note = document.createElement("p");
     note.className = "toast";
-    note.textContent = text;
+    note.setAttribute("data-testid", "live-prompt");
+    if (url) {
+      const link = document.createElement("a");
+      link.href = url;
+      link.textContent = text;
+      note.appendChild(link);
+    } else {
+      note.textContent = text;
+    }
     feed.prepend(note);
   }
 
   function handle(message) {
     document.dispatchEvent(new CustomEvent("cockpit:" + message.event, { detail: message.data }));
-    if (message.data && message.data.prompt) show(message.data.prompt);
+    // htmx fragments listen for these on <body> (hx-trigger="cockpit-approvals-changed from:body").
+    if (message.event.indexOf("approval.") === 0) {
+      body.dispatchEvent(new CustomEvent("cockpit-approvals-changed", { detail: message.data }));
+      body.dispatchEvent(new CustomEvent("cockpit-keys-changed", { detail: message.data }));
+    }
+    if (message.data && message.data.prompt) show(message.data.prompt, message.data.url);
     if (message.data && typeof message.data.pending_approvals === "number") {
       const badge = document.getElementById("approvals-badge");
       if (badge) {

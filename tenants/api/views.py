@@ -73,9 +73,13 @@ class MemberRoles(TenantAPIView):
         member = member_of(tenant=self.tenant, user_id=user_id)
         body = RolesIn(data=request.data)
         body.is_valid(raise_exception=True)
-        membership_set_roles(
+        filed = membership_set_roles(
             actor=self.actor, tenant=self.tenant, user=member.user, roles=set(body.validated_data["roles"])
         )
+        if filed is not None:  # adding admin/officer needs the quorum
+            from approvals.api.views import render
+
+            return render(filed, status=202)
         return Response(MemberOut(member_of(tenant=self.tenant, user_id=user_id)).data)
 
 

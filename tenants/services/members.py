@@ -22,6 +22,20 @@ from tenants.services.access import require_role
 
 INVITATION_LIFETIME = timedelta(days=7)
 VALID_ROLES = frozenset(Role.values)
+# Granting these loosens control (more people who can approve or administer): it needs the quorum.
+PRIVILEGED_ROLES = frozenset({Role.ADMIN.value, Role.OFFICER.value})
+GRANT_OPERATION = "tenants.grant_roles"
+
+
+def _needs_quorum(actor: Any, added: set[str]) -> bool:
+    return not isinstance(actor, str) and bool(added & PRIVILEGED_ROLES)
+
+
+def _request_grant(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, roles: set[str]) -> Any:
+    from approvals.services import request_create  # approvals imports tenants: import at call time
+
+    params = {"user_id": user.pk, "roles": sorted(roles)}
+    return request_create(actor=actor, tenant=tenant, operation=GRANT_OPERATION, params=params)
 
 
 def _clean_roles(roles: set[str] | list[str]) -> set[str]:
@@ -55,14 +69,19 @@ def _grant_roles(*, tenant: Tenant, user: AbstractBaseUser, roles: set[str]) -> 
 
 
 @transaction.atomic
-def membership_add(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, roles: set[str]) -> None:
-    """Give an existing account its first roles in ``tenant`` (admins only)."""
+def membership_add(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, roles: set[str]) -> Any:
+    """Give an existing account its first roles in ``tenant`` (admins only).
+
+    Admin and officer roles need the quorum: the approval request is returned instead of granting.
+    """
     require_role(actor=actor, tenant=tenant, roles={Role.ADMIN})
     wanted = _clean_roles(roles)
     if not wanted:
         raise InvalidRequest("Choose at least one role.")
     if Membership.objects.filter(tenant=tenant, user=user).exists():
         raise Conflict("This person is already a member; change their roles instead.")
+    if _needs_quorum(actor, wanted):
+        return _request_grant(actor=actor, tenant=tenant, user=user, roles=wanted)
     _grant_roles(tenant=tenant, user=user, roles=wanted)
     audit.record(
         action="membership.added", actor=actor, tenant=tenant, target=user, details={"roles": sorted(wanted)}
@@ -70,8 +89,12 @@ def membership_add(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, roles:
 
 
 @transaction.atomic
-def membership_set_roles(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, roles: set[str]) -> None:
-    """Set exactly ``roles`` for ``user`` in ``tenant`` (admins only; a tenant always keeps one admin)."""
+def membership_set_roles(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, roles: set[str]) -> Any:
+    """Set exactly ``roles`` for ``user`` in ``tenant`` (admins only; a tenant always keeps one admin).
+
+    A change that adds the admin or officer role needs the quorum: the approval request is returned and
+    nothing changes until it is approved. Removing roles is immediate (tightening).
+    """
     require_role(actor=actor, tenant=tenant, roles={Role.ADMIN})
     wanted = _clean_roles(roles)
     if not wanted:
@@ -80,6 +103,10 @@ def membership_set_roles(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, 
     before = set(Membership.objects.filter(tenant=tenant, user=user).values_list("role", flat=True))
     if not before:
         raise NotFound()
+    if Role.ADMIN in before and Role.ADMIN not in wanted and _admin_count(tenant) == 1:
+        raise Conflict("A tenant must keep at least one admin.")
+    if _needs_quorum(actor, wanted - before):
+        return _request_grant(actor=actor, tenant=tenant, user=user, roles=wanted)
     Membership.objects.filter(tenant=tenant, user=user).exclude(role__in=wanted).delete()
     _grant_roles(tenant=tenant, user=user, roles=wanted)
     if _admin_count(tenant) == 0:
@@ -195,7 +222,15 @@ def invitation_accept(*, raw_token: str, username: str, password: str) -> Abstra
             candidate.save()
     except IntegrityError:
         raise Conflict("That username is taken.") from None
-    _grant_roles(tenant=invitation.tenant, user=candidate, roles=set(invitation.roles))
+    invited = set(invitation.roles)
+    inviter = invitation.created_by
+    if inviter is not None and invited & PRIVILEGED_ROLES:
+        # An admin invited someone as admin/officer: the plain roles apply now, the privileged ones after
+        # the quorum approves. (Operator invitations of a tenant's first admin have no inviter.)
+        _grant_roles(tenant=invitation.tenant, user=candidate, roles=invited - PRIVILEGED_ROLES)
+        _request_grant(actor=inviter, tenant=invitation.tenant, user=candidate, roles=invited)
+    else:
+        _grant_roles(tenant=invitation.tenant, user=candidate, roles=invited)
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     audit.record(

@@ -74,8 +74,8 @@ def member_invite(request: HttpRequest) -> HttpResponse:
     existing = user_by_login(login=email)
     try:
         if existing is not None:
-            _add_existing(request, existing, roles)
-            messages.success(request, f"{existing.get_username()} now holds {', '.join(sorted(roles))}.")
+            filed = _add_existing(request, existing, roles)
+            _report(request, filed, f"{existing.get_username()} now holds {', '.join(sorted(roles))}.")
             return redirect(_members_url(request))
         _, raw = invitation_create(actor=request.user, tenant=tenant, email=email, roles=roles)
     except CockpitError as exc:
@@ -85,13 +85,20 @@ def member_invite(request: HttpRequest) -> HttpResponse:
     return render(request, "tenants/invitation_created.html", {"email": email, "link": link})
 
 
-def _add_existing(request: HttpRequest, user: AbstractBaseUser, roles: set[str]) -> None:
+def _add_existing(request: HttpRequest, user: AbstractBaseUser, roles: set[str]) -> object:
     tenant = request.tenant  # type: ignore[attr-defined]
     current = roles_of(user=user, tenant=tenant)
     if current:
-        membership_set_roles(actor=request.user, tenant=tenant, user=user, roles=set(current) | roles)
+        return membership_set_roles(actor=request.user, tenant=tenant, user=user, roles=set(current) | roles)
+    return membership_add(actor=request.user, tenant=tenant, user=user, roles=roles)
+
+
+def _report(request: HttpRequest, filed: object, done: str) -> None:
+    """Say what happened: done at once, or filed for the officers' approval."""
+    if filed is None:
+        messages.success(request, done)
     else:
-        membership_add(actor=request.user, tenant=tenant, user=user, roles=roles)
+        messages.info(request, "Granting admin or officer needs the quorum: an approval request was filed.")
 
 
 @require_POST
@@ -102,13 +109,13 @@ def member_roles(request: HttpRequest, user_id: int) -> HttpResponse:
     form = RolesForm(request.POST)
     if form.is_valid():
         try:
-            membership_set_roles(
+            filed = membership_set_roles(
                 actor=request.user,
-                tenant=request.tenant,
+                tenant=request.tenant,  # type: ignore[attr-defined]
                 user=member.user,
-                roles=set(form.cleaned_data["roles"]),  # type: ignore[attr-defined]
+                roles=set(form.cleaned_data["roles"]),
             )
-            messages.success(request, f"Roles of {member.user.get_username()} updated.")
+            _report(request, filed, f"Roles of {member.user.get_username()} updated.")
         except CockpitError as exc:
             messages.error(request, exc.message)
     else:

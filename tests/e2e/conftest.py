@@ -48,6 +48,35 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
+def asgi_live_server(transactional_db: None) -> Iterator[str]:
+    """Cockpit's ASGI application (HTTP and WebSockets) on Daphne in a child process; yields its base URL.
+
+    The child is forked after the test database exists and uses it, so data the test creates is visible
+    to the server; the channel layer and eager Celery tasks live in the child with the consumers.
+    """
+    from functools import partial
+
+    from channels.testing.live import make_application, set_database_connection
+    from daphne.testing import DaphneProcess
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    process = DaphneProcess(
+        "127.0.0.1",
+        partial(make_application, static_wrapper=ASGIStaticFilesHandler),
+        setup=set_database_connection,
+    )
+    process.start()
+    if not process.ready.wait(timeout=30):
+        process.terminate()
+        pytest.fail("the live ASGI server did not start")
+    try:
+        yield f"http://127.0.0.1:{process.port.value}"
+    finally:
+        process.terminate()
+        process.join(timeout=10)
+
+
+@pytest.fixture
 def output_dir(request: pytest.FixtureRequest) -> Path:
     """Where this test saves screenshots: test-output/<test name>/."""
     path = OUTPUT_DIR / request.node.name

@@ -226,20 +226,28 @@ def test_encrypt_decrypt_round_trip_over_the_api(keys: World) -> None:
     assert base64.b64decode(opened.json()["plaintext"]) == b"hello"
 
 
-def test_create_over_the_api_generates_the_key(keys: World, django_capture_on_commit_callbacks: Any) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        response = post(
-            api(keys),
-            "/api/v1/keys",
-            {"name": "svc", "spec": "EC_P256", "usage": "SIGN_VERIFY", "custody": "pkcs11"},
-        )
+def test_create_over_the_api_is_a_request_that_officers_approve(
+    keys: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from approvals.selectors import request_of
+    from testkit import approve_all
+
+    body = {"name": "svc", "spec": "EC_P256", "usage": "SIGN_VERIFY", "custody": "pkcs11"}
+    response = post(api(keys), "/api/v1/keys", body)
     assert response.status_code == 202
-    detail = api(keys).get(f"/api/v1/keys/{response.json()['id']}").json()
+    filed = response.json()["approval_request"]
     assert (
-        detail["state"] == "enabled"
-        and detail["custody_label"] == "HSM (PKCS#11)"
-        and detail["versions"][0]["state"] == "active"
+        filed["operation"] == "keys.create"
+        and filed["state"] == "pending"
+        and filed["required_approvals"] == 2
     )
+    assert not Key.objects.filter(tenant=keys.tenant_a, name="svc").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        approve_all(request_of(tenant=keys.tenant_a, request_id=filed["id"]), keys.officer_a, keys.officer2_a)
+    key = Key.objects.get(tenant=keys.tenant_a, name="svc")
+    detail = api(keys).get(f"/api/v1/keys/{key.pk}").json()
+    assert detail["state"] == "enabled" and detail["custody_label"] == "HSM (PKCS#11)"
+    assert detail["versions"][0]["state"] == "active"
 
 
 @pytest.mark.parametrize(
@@ -310,12 +318,15 @@ def test_ciphertext_of_tenant_b_cannot_be_opened_by_tenant_a(keys: World) -> Non
     assert_error(response, 400, "invalid_ciphertext")
 
 
-def test_officer_session_can_disable_but_not_enable(keys: World) -> None:
+def test_officer_disables_at_once_but_enabling_is_a_request(keys: World) -> None:
     key = keys.extras["aes_a"]
     officer = verified_client(keys.officer_a)
     header = {"HTTP_X_COCKPIT_TENANT": keys.tenant_a.slug}
     assert officer.post(f"/api/v1/keys/{key.pk}/disable", **header).status_code == 200
-    assert_error(officer.post(f"/api/v1/keys/{key.pk}/enable", **header), 403, "permission_denied")
+    response = officer.post(f"/api/v1/keys/{key.pk}/enable", **header)
+    assert response.status_code == 202 and response.json()["approval_request"]["operation"] == "keys.enable"
+    key.refresh_from_db()
+    assert key.state == KeyState.DISABLED
 
 
 def test_duplicate_name_is_409(keys: World) -> None:

@@ -19,12 +19,15 @@ def url(world: World, name: str, **kwargs: Any) -> str:
 
 def test_empty_list_says_what_to_do(world: World) -> None:
     html = verified_client(world.admin_a).get(url(world, "keys:list")).content.decode()
-    assert "No keys yet" in html and "Create your first key" in html
+    assert "No keys yet" in html and "Request your first key" in html
 
 
-def test_admin_creates_a_key_and_sees_its_detail(
+def test_admin_requests_a_key_officers_approve_and_it_appears(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
+    from approvals.models import ApprovalRequest
+    from testkit import approve_all
+
     client = verified_client(world.admin_a)
     form = {
         "name": "payments",
@@ -33,11 +36,15 @@ def test_admin_creates_a_key_and_sees_its_detail(
         "custody": "pkcs11",
         "description": "card data",
     }
+    response = client.post(url(world, "keys:create"), form)
+    filed = ApprovalRequest.objects.get(tenant=world.tenant_a, operation="keys.create")
+    assert response.status_code == 302 and str(filed.pk) in response["Location"]
+    assert filed.digest in client.get(response["Location"]).content.decode()
+    assert not Key.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url(world, "keys:create"), form)
+        approve_all(filed, world.officer_a, world.officer2_a)
     key = Key.objects.get(tenant=world.tenant_a, name="payments")
-    assert response.status_code == 302 and str(key.pk) in response["Location"]
-    html = client.get(response["Location"]).content.decode()
+    html = client.get(url(world, "keys:detail", key_id=key.pk)).content.decode()
     assert (
         "HSM (PKCS#11)" in html
         and "Enabled" in html
@@ -71,7 +78,10 @@ def test_officer_disables_from_the_page(world: World, django_capture_on_commit_c
     assert client.post(url(world, "keys:disable", key_id=key.pk)).status_code == 302
     key.refresh_from_db()
     assert key.state == KeyState.DISABLED
-    assert client.post(url(world, "keys:enable", key_id=key.pk)).status_code == 403
+    response = client.post(url(world, "keys:enable", key_id=key.pk))  # loosening: a request, not a change
+    assert response.status_code == 302 and "/approvals/" in response["Location"]
+    key.refresh_from_db()
+    assert key.state == KeyState.DISABLED
 
 
 @pytest.mark.parametrize(
@@ -95,11 +105,21 @@ def test_tenant_b_keys_are_404(world: World, django_capture_on_commit_callbacks:
     assert key_b.state == KeyState.ENABLED
 
 
-def test_schedule_deletion_from_the_page(world: World, django_capture_on_commit_callbacks: Any) -> None:
+def test_requested_destruction_runs_once_approved(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from approvals.models import ApprovalRequest
+    from testkit import approve_all
+
     key = make_key(django_capture_on_commit_callbacks, tenant=world.tenant_a, actor=world.admin_a)
     client = verified_client(world.admin_a)
     client.post(url(world, "keys:schedule-deletion", key_id=key.pk), {"waiting_days": 7})
     key.refresh_from_db()
+    assert key.state == KeyState.ENABLED
+    assert "Waiting for approval" in client.get(url(world, "keys:detail", key_id=key.pk)).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        approve_all(ApprovalRequest.objects.get(target_id=str(key.pk)), world.officer_a, world.officer2_a)
+    key.refresh_from_db()
     assert key.state == KeyState.PENDING_DELETION
     html = client.get(url(world, "keys:detail", key_id=key.pk)).content.decode()
-    assert "Scheduled for destruction" in html and "Cancel deletion" in html
+    assert "destroyed on" in html and "Cancel deletion" in html

@@ -24,7 +24,7 @@ def members_url(world: World, name: str = "tenants:members", **kw: object) -> st
 def test_admin_invites_a_new_person_who_joins_with_the_roles(world: World) -> None:
     admin = verified_client(world.admin_a)
     page = admin.post(
-        members_url(world, "tenants:member-invite"), {"email": "new@acme.test", "roles": ["officer"]}
+        members_url(world, "tenants:member-invite"), {"email": "new@acme.test", "roles": ["auditor"]}
     )
     link = re.search(r'data-testid="invitation-link">([^<]+)<', page.content.decode()).group(1)
     invitation = Invitation.objects.get(email="new@acme.test")
@@ -38,7 +38,7 @@ def test_admin_invites_a_new_person_who_joins_with_the_roles(world: World) -> No
     }
     assert visitor.post(link, form).status_code == 302
     newbie = Membership.objects.get(tenant=world.tenant_a, user__username="newbie")
-    assert newbie.role == "officer"
+    assert newbie.role == "auditor"
     invitation.refresh_from_db()
     assert invitation.accepted_at is not None
     assert visitor.get(link).status_code == 404  # one use only
@@ -107,3 +107,47 @@ def test_bad_invitation_input_is_explained_not_saved(world: World) -> None:
     )
     assert page.status_code == 200
     assert Invitation.objects.count() == 0
+
+
+def test_granting_officer_or_admin_needs_the_quorum(
+    world: World, django_capture_on_commit_callbacks: object
+) -> None:
+    from approvals.models import ApprovalRequest
+    from testkit import approve_all
+
+    admin = verified_client(world.admin_a)
+    admin.post(
+        members_url(world, "tenants:member-roles", user_id=world.auditor_a.pk),
+        {"roles": ["auditor", "officer"]},
+    )
+    assert set(world.auditor_a.memberships.values_list("role", flat=True)) == {"auditor"}
+    filed = ApprovalRequest.objects.get(operation="tenants.grant_roles")
+    assert filed.params == {"user_id": world.auditor_a.pk, "roles": ["auditor", "officer"]}
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        approve_all(filed, world.officer_a, world.officer2_a)
+    assert set(world.auditor_a.memberships.values_list("role", flat=True)) == {"auditor", "officer"}
+
+
+def test_privileged_invitation_grants_plain_roles_now_and_files_the_rest(world: World) -> None:
+    from approvals.models import ApprovalRequest
+
+    admin = verified_client(world.admin_a)
+    page = admin.post(
+        members_url(world, "tenants:member-invite"),
+        {"email": "boss@acme.test", "roles": ["admin", "auditor"]},
+    )
+    link = re.search(r'data-testid="invitation-link">([^<]+)<', page.content.decode()).group(1)
+    form = {
+        "username": "boss",
+        "password": "a long enough passphrase!",
+        "password_again": "a long enough passphrase!",
+    }
+    Client().post(link, form)
+    roles = set(
+        Membership.objects.filter(tenant=world.tenant_a, user__username="boss").values_list("role", flat=True)
+    )
+    assert roles == {"auditor"}
+    assert ApprovalRequest.objects.get(operation="tenants.grant_roles").params["roles"] == [
+        "admin",
+        "auditor",
+    ]
