@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from approvals.models import RequestState
+from approvals.selectors import requests_of
 from audit.selectors import audit_events_for_tenant
 from cockpit.health import readiness
 from keys.selectors import key_inventory
@@ -34,6 +36,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "recent_events": events,
         "member_count": len(_member_ids(request)),
         "key_inventory": key_inventory(tenant=tenant),
+        "pending_requests": requests_of(tenant=tenant, state=RequestState.PENDING)[:10],
     }
     return render(request, "dashboard.html", context)
 

@@ -188,3 +188,9 @@ def test_generic_request_validates_its_operation(filed: World) -> None:
     }
     assert_error(post(client, "/api/v1/approvals", bad), 400, "invalid_request")
     assert ApprovalRequest.objects.filter(tenant=filed.tenant_a).count() == 1
+
+
+def test_offline_officers_see_pending_requests_on_the_dashboard(filed: World) -> None:
+    html = verified_client(filed.officer2_a).get(f"/t/{filed.tenant_a.slug}/").content.decode()
+    assert filed.extras["request_a"].summary.replace("'", "&#x27;") in html
+    assert 'data-testid="approvals-badge">1<' in html
