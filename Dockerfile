@@ -23,7 +23,8 @@ COPY static ./static
 COPY manage.py ./
 RUN pip install --no-cache-dir . gunicorn \
  && COCKPIT_ENV=production SECRET_KEY=build-only-not-used-at-runtime-0123456789abcdefghijklmnop \
-    COCKPIT_TOKEN_PEPPER=build-only-not-used-at-runtime-0123 python manage.py collectstatic --noinput -v0
+    COCKPIT_TOKEN_PEPPER=build-only-not-used-at-runtime-0123 \
+    COCKPIT_CONNECTOR_SEAL_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= python manage.py collectstatic --noinput -v0
 
 USER cockpit
 EXPOSE 8000 8001

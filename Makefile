@@ -45,6 +45,7 @@ lint: venv
 check: lint
 	COCKPIT_ENV=production SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(60))') \
 	COCKPIT_TOKEN_PEPPER=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(40))') \
+	COCKPIT_CONNECTOR_SEAL_KEY=$$($(PY) -c 'import base64,secrets;print(base64.b64encode(secrets.token_bytes(32)).decode())') \
 	ALLOWED_HOSTS=cockpit.example.com $(PY) manage.py check --deploy --fail-level WARNING
 
 clean:

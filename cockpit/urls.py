@@ -12,6 +12,7 @@ tenant_patterns = [
     path("audit/", views.audit_log, name="audit"),
     path("keys/", include("keys.urls")),
     path("approvals/", include("approvals.urls")),
+    path("connectors/", include("connectors.urls")),
     *[path(f"{section}/", views.section_placeholder(section), name=section) for section in views.SECTIONS],
     path("", include("tenants.urls")),
 ]

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("tenants.api.urls")),
     path("", include("keys.api.urls")),
     path("", include("approvals.api.urls")),
+    path("", include("connectors.api.urls")),
 ]

@@ -22,7 +22,7 @@ class ApiIndex(TenantAPIView):
         responses=inline_serializer("ApiIndex", {"tenant": serializers.URLField()}),
     )
     def get(self, request: Request) -> Response:
-        names = ["tenant", "members", "service-accounts", "tokens", "audit-events", "keys", "approvals"]
+        names = ["tenant", "members", "service-accounts", "tokens", "audit-events", "keys", "approvals", "connectors"]
         return Response({name: reverse(f"api:{name}", request=request) for name in names})
 
 

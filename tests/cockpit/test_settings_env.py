@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
@@ -75,6 +76,7 @@ def test_production_settings_pass_check_deploy() -> None:
         COCKPIT_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(60),
         COCKPIT_TOKEN_PEPPER=secrets.token_urlsafe(40),
+        COCKPIT_CONNECTOR_SEAL_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         ALLOWED_HOSTS="kms.example.com",
     )
     assert result.returncode == 0, result.stderr + result.stdout

@@ -16,7 +16,8 @@ PAGES = [
     "keys:create",
     "approvals:list",
     "approvals:policies",
-    "connectors",
+    "connectors:list",
+    "connectors:create",
     "billing",
     "tenants:members",
     "tenants:settings",
@@ -77,7 +78,7 @@ def test_officer_cannot_read_the_audit_page(world: World) -> None:
 
 def test_placeholder_sections_say_not_yet_available(world: World) -> None:
     client = verified_client(world.officer_a)
-    page = client.get(reverse("connectors", kwargs={"tenant_slug": world.tenant_a.slug}))
+    page = client.get(reverse("billing", kwargs={"tenant_slug": world.tenant_a.slug}))
     assert page.status_code == 200 and "Not yet available" in page.content.decode()
 
 
