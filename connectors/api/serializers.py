@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connectors.models import BindingCredential, ConnectorBinding, ConnectorKind
@@ -57,5 +59,6 @@ class BindingOut(serializers.ModelSerializer):
             for b in binding.bound_keys.select_related("key")
         ]
 
+    @extend_schema_field(OpenApiTypes.OBJECT)
     def get_setup(self, binding: ConnectorBinding) -> dict[str, object]:
         return setup_info(binding)
