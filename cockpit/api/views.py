@@ -22,7 +22,8 @@ class ApiIndex(TenantAPIView):
         responses=inline_serializer("ApiIndex", {"tenant": serializers.URLField()}),
     )
     def get(self, request: Request) -> Response:
-        names = ["tenant", "members", "service-accounts", "tokens", "audit-events", "keys", "approvals", "connectors"]
+        names = ["tenant", "members", "service-accounts", "tokens", "audit-events", "keys", "approvals"]
+        names.append("connectors")
         return Response({name: reverse(f"api:{name}", request=request) for name in names})
 
 

@@ -1,4 +1,8 @@
-"""Create the demo tenant with one admin and two officers, ready to sign in (safe to run again)."""
+"""Create the demo tenant: one admin, two officers, keys and connector bindings, ready to try.
+
+Safe to run again. As an operator bootstrap it creates keys and bindings directly (audited as
+``bootstrap_demo``); inside the product the same changes are requests that officers approve.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from cockpit.demo import seed_connectors
 from tenants.models import Role, Tenant
 from tenants.services import tenant_create
 from tenants.services.members import membership_bootstrap
@@ -48,8 +53,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             tenant = tenant or tenant_create(actor=OPERATOR, name="Demo Org", slug=DEMO_SLUG)
             logins = [self._user(tenant, *spec) for spec in DEMO_USERS]
-        self._save(tenant, logins)
+        connectors = seed_connectors(tenant)
+        self._save(tenant, logins, connectors)
         self._print(logins)
+        self._print_connectors(connectors)
 
     def _user(self, tenant: Tenant, username: str, email: str, roles: set[str]) -> dict[str, str]:
         user_model = get_user_model()
@@ -67,10 +74,10 @@ class Command(BaseCommand):
             "otpauth_uri": device.config_url,
         }
 
-    def _save(self, tenant: Tenant, logins: list[dict[str, str]]) -> None:
+    def _save(self, tenant: Tenant, logins: list[dict[str, str]], connectors: dict[str, Any]) -> None:
         path = credentials_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"tenant": tenant.slug, "url": settings.PUBLIC_BASE_URL, "users": logins}
+        payload = {"tenant": tenant.slug, "url": settings.PUBLIC_BASE_URL, "users": logins, **connectors}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle, indent=2)
@@ -82,3 +89,24 @@ class Command(BaseCommand):
             self.stdout.write(f"    password:    {login['password']}")
             self.stdout.write(f"    TOTP (add to your authenticator app): {login['otpauth_uri']}")
         self.stdout.write(f"\nAlso saved to {credentials_path()} (mode 0600, git-ignored).\n")
+
+    def _print_connectors(self, connectors: dict[str, Any]) -> None:
+        for name, key in connectors.get("keys", {}).items():
+            self.stdout.write(f"  key {name}: {key['id']} ({key['custody']})")
+        xks = connectors.get("aws_xks")
+        if xks:
+            self.stdout.write("\nAWS XKS proxy (point AWS's XKS test client or curl --aws-sigv4 at it):")
+            for field in (
+                "XksProxyUriEndpoint",
+                "XksProxyUriPath",
+                "AccessKeyId",
+                "SecretAccessKey",
+                "ExternalKeyIds",
+            ):
+                self.stdout.write(f"  {field}: {xks[field]}")
+            self.stdout.write(f"  try: {xks['curl_health']}")
+        dke = connectors.get("ms_dke")
+        if dke:
+            self.stdout.write("\nMicrosoft DKE key URL(s) for a sensitivity label:")
+            for name, url in dke["KeyUrls"].items():
+                self.stdout.write(f"  {name}: {url}   (try: curl {url})")
