@@ -177,7 +177,7 @@ PKCS11_PIN = env.optional_str("COCKPIT_PKCS11_PIN")
 PKCS11_DEV_CONFIG = VAR_DIR / "softhsm" / "pkcs11.json"
 CONNECTOR_SEAL_KEY = env.optional_str("COCKPIT_CONNECTOR_SEAL_KEY")
 if not DEVELOPMENT and not CONNECTOR_SEAL_KEY:
-    raise ImproperlyConfiguredEnv("COCKPIT_CONNECTOR_SEAL_KEY (base64, 32 bytes) is required outside development")
+    raise ImproperlyConfiguredEnv("COCKPIT_CONNECTOR_SEAL_KEY (base64, 32 bytes) is required in production")
 KEY_DELETION_MIN_DAYS = 7
 KEY_DELETION_MAX_DAYS = 30
 CELERY_BEAT_SCHEDULE = {
