@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint check system-deps venv migrate demo clean
+.PHONY: run test lint check system-deps venv migrate clean
 
 $(PY):
 	@PYBIN=$$(scripts/find-python) && echo "Using $$PYBIN" && "$$PYBIN" -m venv $(VENV)
@@ -26,13 +26,8 @@ migrate: venv
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v0
 
-demo: migrate
-	$(PY) manage.py init_softhsm
-	$(PY) manage.py bootstrap_demo
-
-run: system-deps demo
-	@echo "Cockpit on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	$(PY) -m daphne -b $(HOST) -p $(PORT) cockpit.asgi:application
+run: system-deps venv
+	@PY=$(PY) HOST=$(HOST) PORT=$(PORT) scripts/run-dev
 
 test: system-deps venv
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -41,7 +41,9 @@ def demo_keys(tenant: Tenant) -> dict[str, Key]:
     custody = _hsm_or_software()
     keys = {"demo-hsm-aes": _key(tenant, "demo-hsm-aes", "AES_256", custody)}
     if Custody.MPC in available_custody():
-        keys["demo-mpc-aes"] = _key(tenant, "demo-mpc-aes", "AES_256", Custody.MPC)
+        mpc = _key(tenant, "demo-mpc-aes", "AES_256", Custody.MPC)
+        if mpc.state == "enabled":  # generation needs the nodes up; a failed key is left out of the demo
+            keys["demo-mpc-aes"] = mpc
     keys["demo-dke-rsa"] = _key(tenant, "demo-dke-rsa", "RSA_2048", custody)
     return keys
 

@@ -175,6 +175,10 @@ PKCS11_MODULE = env.optional_str("COCKPIT_PKCS11_MODULE")
 PKCS11_TOKEN_LABEL = env.optional_str("COCKPIT_PKCS11_TOKEN")
 PKCS11_PIN = env.optional_str("COCKPIT_PKCS11_PIN")
 PKCS11_DEV_CONFIG = VAR_DIR / "softhsm" / "pkcs11.json"
+# MPC: the cluster file written by `python -m mpc.node.local` (nodes, their public keys, threshold) and the
+# coordinator key it names. In development var/mpc/cluster.json is used when present.
+MPC_CLUSTER_FILE = env.optional_str("COCKPIT_MPC_CLUSTER")
+MPC_DEV_CLUSTER_FILE = VAR_DIR / "mpc" / "cluster.json"
 CONNECTOR_SEAL_KEY = env.optional_str("COCKPIT_CONNECTOR_SEAL_KEY")
 if not DEVELOPMENT and not CONNECTOR_SEAL_KEY:
     raise ImproperlyConfiguredEnv("COCKPIT_CONNECTOR_SEAL_KEY (base64, 32 bytes) is required in production")

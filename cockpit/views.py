@@ -9,6 +9,7 @@ from approvals.models import RequestState
 from approvals.selectors import requests_of
 from audit.selectors import audit_events_for_tenant
 from cockpit.health import readiness
+from keys.custody import mpc_node_health
 from keys.selectors import key_inventory
 from tenants.models import Role
 from tenants.selectors import members_of
@@ -37,6 +38,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "member_count": len(_member_ids(request)),
         "key_inventory": key_inventory(tenant=tenant),
         "pending_requests": requests_of(tenant=tenant, state=RequestState.PENDING)[:10],
+        "nodes": mpc_node_health(),
     }
     return render(request, "dashboard.html", context)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import secrets
 import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -18,6 +20,7 @@ from keys.backends import CustodyBackend
 from keys.models import Custody
 
 _lock = threading.Lock()
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,29 @@ def pkcs11_config() -> Pkcs11Config | None:
         os.environ.setdefault("SOFTHSM2_CONF", data["softhsm2_conf"])
         return Pkcs11Config(data["module"], data["token_label"], data["pin"])
     return None
+
+
+def mpc_cluster_file() -> Path | None:
+    """The MPC cluster description, from COCKPIT_MPC_CLUSTER or (development) var/mpc/cluster.json."""
+    if settings.MPC_CLUSTER_FILE:
+        return Path(settings.MPC_CLUSTER_FILE)
+    path = Path(settings.MPC_DEV_CLUSTER_FILE)
+    return path if settings.DEVELOPMENT and path.is_file() else None
+
+
+def _audit_misbehaviour(report: Any) -> None:
+    """A node returned a wrong partial or signature: the coordinator excluded it; the operator must know."""
+    import audit
+    from audit.models import Outcome
+
+    logger.warning("MPC node %s misbehaved during %s: %s", report.node_id, report.operation, report.reason)
+    audit.record(
+        action="mpc.node_misbehaved",
+        actor="mpc-coordinator",
+        outcome=Outcome.FAILURE,
+        target=("mpc.node", str(report.node_id), f"MPC node {report.node_id}"),
+        details={"operation": report.operation, "handle": report.key_id, "reason": str(report.reason)[:200]},
+    )
 
 
 def _software_master_key() -> bytes:
@@ -67,6 +93,13 @@ def _build(name: str, fingerprint: tuple[object, ...]) -> CustodyBackend:
         config = pkcs11_config()
         assert config is not None
         return Pkcs11Backend(config.module, config.token_label, config.pin)
+    if name == Custody.MPC:
+        from keys.backends.mpc import MpcBackend
+        from mpc.coordinator import Coordinator
+
+        cluster = mpc_cluster_file()
+        assert cluster is not None
+        return MpcBackend(Coordinator.from_file(cluster, on_misbehaviour=_audit_misbehaviour))
     raise InvalidRequest(f"Unknown custody backend {name!r}.")
 
 
@@ -75,12 +108,17 @@ def _fingerprint(name: str) -> tuple[object, ...]:
         return (settings.SOFTWARE_MASTER_KEY, str(settings.SOFTWARE_KEY_DIR))
     if name == Custody.PKCS11:
         return (pkcs11_config(),)
+    if name == Custody.MPC:
+        cluster = mpc_cluster_file()
+        return (str(cluster), cluster.stat().st_mtime if cluster and cluster.exists() else None)
     return ()
 
 
 def available_custody() -> list[Custody]:
     """The custody choices offered to tenants here, strongest first."""
     offered = []
+    if mpc_cluster_file() is not None:
+        offered.append(Custody.MPC)
     if pkcs11_config() is not None:
         offered.append(Custody.PKCS11)
     if settings.SOFTWARE_KEYS_ENABLED:
@@ -99,3 +137,14 @@ def get_backend(name: str) -> CustodyBackend:
 def reset_backends() -> None:
     """Forget built backends (tests and reconfiguration)."""
     _build.cache_clear()
+
+
+def mpc_node_health() -> list[dict[str, object]]:
+    """Each MPC node's status and latency (empty when MPC is not offered); never raises."""
+    if Custody.MPC not in available_custody():
+        return []
+    try:
+        return get_backend(Custody.MPC).node_health()  # type: ignore[attr-defined, no-any-return]
+    except Exception as exc:  # a dashboard shows trouble, it does not fail on it
+        logger.warning("MPC node health unavailable: %s", type(exc).__name__)
+        return [{"id": "mpc", "ok": False, "latency_ms": None, "error": type(exc).__name__}]

@@ -21,6 +21,7 @@ from keys import custody
 from keys import errors as key_errors
 from keys.backends import (
     AeadCiphertext,
+    BackendError,
     BackendUnavailable,
     InvalidArgument,
     KeyMaterialNotFound,
@@ -107,6 +108,12 @@ def _run[T](
         raise key_errors.InvalidRequest(str(exc) or "Invalid input.") from None
     except BackendUnavailable:
         _finish(key, caller, operation, version, ok=False, size=size, reason="custody_unavailable")
+        raise key_errors.CustodyUnavailable() from None
+    except BackendError as exc:
+        if type(exc).__name__ == "KeyDisabledAtNodes":  # the MPC nodes refuse it on their own record
+            _finish(key, caller, operation, version, ok=False, size=size, reason="disabled_at_nodes")
+            raise key_errors.KeyDisabled("The MPC nodes refuse this key: it is disabled there.") from None
+        _finish(key, caller, operation, version, ok=False, size=size, reason="custody_error")
         raise key_errors.CustodyUnavailable() from None
     _finish(key, caller, operation, version, ok=True, size=size)
     return result

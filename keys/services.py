@@ -210,6 +210,36 @@ def key_rotate(*, actor: Any, key: Key) -> KeyVersion:
     return version
 
 
+def _mirror_state_on_nodes(key: Key) -> None:
+    """MPC nodes keep their own record of each key's state and refuse a disabled key themselves.
+
+    Sent after commit; if nodes cannot be reached the control plane still refuses the key, and the failure
+    is audited so an operator can repeat it.
+    """
+    if key.custody != Custody.MPC:
+        return
+    enabled = key.state == KeyState.ENABLED
+    handles = list(key.versions.filter(state=VersionState.ACTIVE).values_list("handle", flat=True))
+
+    def mirror() -> None:
+        backend = custody.get_backend(Custody.MPC)
+        for handle in handles:
+            try:
+                backend.set_enabled(handle, enabled)  # type: ignore[attr-defined]
+            except BackendError as exc:
+                logger.warning("could not mirror key state to MPC nodes: %s", type(exc).__name__)
+                audit.record(
+                    action="key.node_state_sync_failed",
+                    actor="key-state-mirror",
+                    tenant=key.tenant_id,
+                    target=key,
+                    outcome=Outcome.FAILURE,
+                    details={"enabled": enabled, "error": type(exc).__name__},
+                )
+
+    transaction.on_commit(mirror)
+
+
 def _change_state(
     *, actor: Any, key: Key, allowed_from: set[str], to: str, action: str, roles: frozenset[str]
 ) -> Key:
@@ -227,6 +257,7 @@ def _change_state(
         target=key,
         details={"from": previous, "to": to},
     )
+    _mirror_state_on_nodes(key)
     return key
 
 
@@ -330,6 +361,37 @@ def _shred(backend: Any, version: KeyVersion) -> None:
 
     with contextlib.suppress(KeyMaterialNotFound):  # already gone (a retried task): destruction is idempotent
         backend.destroy(version.handle)
+
+
+@transaction.atomic
+def key_refresh_shares_request(*, actor: Any, key: Key) -> None:
+    """Schedule a proactive refresh of an MPC key's shares (old shares become useless, the key stays)."""
+    require_key_role(actor=actor, tenant=key.tenant, roles=KEY_ADMINS)
+    if key.custody != Custody.MPC or key.spec not in (KeySpec.AES_256, KeySpec.ED25519):
+        raise InvalidRequest(
+            "Only MPC keys generated without a dealer (AES_256, ED25519) have shares to refresh."
+        )
+    if key.state not in (KeyState.ENABLED, KeyState.DISABLED):
+        raise InvalidKeyState("The key's shares cannot be refreshed in its current state.")
+    audit.record(action="key.share_refresh_requested", actor=actor, tenant=key.tenant_id, target=key)
+    from keys.tasks import refresh_key_shares
+
+    key_id = str(key.pk)
+    transaction.on_commit(lambda: refresh_key_shares.delay(key_id))
+
+
+def key_refresh_shares(*, key_id: str) -> int:
+    """Refresh every active version's shares on the nodes (task body; refresh is idempotent per round)."""
+    key = Key.objects.get(pk=key_id)
+    backend = custody.get_backend(Custody.MPC)
+    versions = list(key.versions.filter(state=VersionState.ACTIVE))
+    for version in versions:
+        backend.refresh(version.handle)  # type: ignore[attr-defined]
+    audit.record(
+        action="key.shares_refreshed", actor="share-refresher", tenant=key.tenant_id, target=key,
+        details={"versions": [v.number for v in versions]},
+    )  # fmt: skip
+    return len(versions)
 
 
 def key_due_rotations() -> int:

@@ -33,3 +33,9 @@ def destroy_due() -> int:
 def rotate_due() -> int:
     """Rotate keys whose rotation period has elapsed."""
     return services.key_due_rotations()
+
+
+@shared_task(name="keys.refresh_shares", acks_late=True, max_retries=3, default_retry_delay=30)
+def refresh_key_shares(key_id: str) -> int:
+    """Proactively refresh an MPC key's shares on every node."""
+    return services.key_refresh_shares(key_id=key_id)

@@ -133,3 +133,27 @@ def custody(settings: Any, softhsm: SoftHsm, tmp_path: Path) -> Iterator[None]:
     reset_backends()
     yield
     reset_backends()
+
+
+@pytest.fixture(scope="session")
+def mpc_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real 2-of-3 MPC cluster (three node processes on loopback) for the whole session; stopped by PID."""
+    from tests.mpc.node.harness import start_cluster, stop_cluster
+
+    harness = start_cluster(tmp_path_factory.mktemp("mpc-django"))
+    try:
+        yield harness
+    finally:
+        stop_cluster(harness)
+
+
+@pytest.fixture
+def mpc_custody(custody: None, settings: Any, mpc_cluster: Any) -> Iterator[Any]:
+    """Offer MPC custody (on the session cluster) besides software and SoftHSM2."""
+    from keys.custody import reset_backends
+
+    mpc_cluster.ensure_healthy()
+    settings.MPC_CLUSTER_FILE = str(mpc_cluster.cluster.cluster_file)
+    reset_backends()
+    yield mpc_cluster
+    reset_backends()

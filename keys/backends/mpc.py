@@ -1,0 +1,295 @@
+"""MPC custody backend: key material exists only as shares on the MPC nodes.
+
+What each spec becomes (handles are ``mpc_<32 hex>`` and double as the nodes' key id):
+
+* ``AES_256`` -> a dealerless ristretto255 key k (threshold PRF). There is no AES key
+  to store: every message gets its own AES-256-GCM key
+  ``derive_aes_key(x, k·H(x))`` with x = ``tprf.make_input("", handle, 1, label ||
+  iv)``; the 12-byte GCM IV is the nonce, so decrypt recomputes the same key. The
+  caller's AAD goes into GCM untouched. **Tenant binding is the caller's job**: the
+  control plane puts the tenant into the AAD (x binds only the handle, which is
+  already unique per key). ``wrap`` uses RFC 5649 under a key derived the same way
+  from a random 16-byte nonce and outputs ``b"CKMW" || 0x01 || nonce || wrapped``,
+  so unlike the other backends it is randomised and 21 bytes longer.
+* ``RSA_2048/3072/4096`` -> dealer-generated threshold RSA (provenance "dealer": the
+  generating coordinator process briefly held the private key). ``rsa_decrypt`` is
+  the threshold raw result + :func:`keys.backends.oaep.decode`. RSA *signing* is
+  not offered under MPC (threshold RSA here only decrypts):
+  ``UnsupportedOperation``. ``verify`` works, it needs only the public key.
+* ``ED25519`` -> dealerless Ed25519 key; ``sign`` = FROST, checked with
+  ``cryptography`` before it is returned.
+* ``EC_P256``, ``ML_KEM_768``, ``ML_DSA_65`` -> ``UnsupportedOperation`` at generate.
+
+Coordinator errors map to backend errors (``NodesUnavailable`` ->
+``BackendUnavailable`` saying how many nodes answered and how many are needed).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import NoReturn
+
+from mpc.coordinator import (
+    Coordinator,
+    CoordinatorError,
+    DealerMisbehaved,
+    InvalidRequest,
+    KeyDisabled,
+    KeyNotFound,
+    NodesUnavailable,
+    PublicInfo,
+    RsaKeyInfo,
+)
+from mpc.crypto import tprf
+from mpc.crypto.group import ED25519
+
+from . import _soft, oaep
+from ._common import (
+    check_aead_shape,
+    check_handle,
+    check_wrap_input,
+    check_wrapped_shape,
+    new_handle,
+    pick_iv,
+)
+from .base import (
+    RSA_SPECS,
+    AeadCiphertext,
+    GeneratedKey,
+    KeySpec,
+    OaepHash,
+    Operation,
+    SigningAlgorithm,
+    check_operation,
+    check_signing_algorithm,
+)
+from .errors import (
+    BackendError,
+    BackendUnavailable,
+    InvalidArgument,
+    InvalidCiphertext,
+    KeyMaterialNotFound,
+    UnsupportedOperation,
+)
+
+log = logging.getLogger("keys.backends.mpc")
+
+_PREFIX = "mpc"
+_KEY_VERSION = 1
+_AEAD_LABEL = b"aes-256-gcm/v1:"
+_KWP_LABEL = b"aes-kwp/v1:"
+_WRAP_HEADER = b"CKMW\x01"
+_WRAP_NONCE = 16
+_SUPPORTED = frozenset({KeySpec.AES_256, KeySpec.ED25519, *RSA_SPECS})
+
+
+class KeyDisabledAtNodes(BackendError):
+    """The MPC nodes refuse the key: it is disabled at the nodes themselves."""
+
+    default_message = "key is disabled at the MPC nodes"
+
+
+@contextmanager
+def _mapped() -> Iterator[None]:
+    """Translate coordinator errors; messages stay fixed or carry node counts only."""
+    try:
+        yield
+    except NodesUnavailable as exc:
+        message = f"MPC nodes unavailable: {exc.answered} of {exc.total} answered usably, {exc.needed} needed"
+        raise BackendUnavailable(message) from None
+    except KeyNotFound:
+        raise KeyMaterialNotFound() from None
+    except KeyDisabled:
+        raise KeyDisabledAtNodes() from None
+    except DealerMisbehaved:
+        raise BackendError("MPC key generation aborted: a node's contribution did not verify") from None
+    except InvalidRequest:
+        raise InvalidArgument() from None
+    except CoordinatorError:
+        raise BackendError("MPC operation failed") from None
+
+
+def _spec_of(info: PublicInfo) -> KeySpec:
+    if isinstance(info, RsaKeyInfo):
+        return KeySpec(f"RSA_{info.bits}")
+    return KeySpec.ED25519 if info.group is ED25519 else KeySpec.AES_256
+
+
+class MpcBackend:
+    """``CustodyBackend`` over an :class:`mpc.coordinator.Coordinator` (see module docstring)."""
+
+    name = "mpc"
+
+    def __init__(self, coordinator: Coordinator) -> None:
+        self._coordinator = coordinator
+
+    def __repr__(self) -> str:
+        return f"MpcBackend(n={self._coordinator.n}, t={self._coordinator.threshold})"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("custody backends cannot be pickled")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def generate(self, *, spec: KeySpec, label: str) -> GeneratedKey:
+        """DKG (AES_256, ED25519) or dealt threshold RSA; ``label`` is not sent to the nodes."""
+        spec = KeySpec(spec)
+        if spec not in _SUPPORTED:
+            raise UnsupportedOperation("key spec not available with MPC custody")
+        handle = new_handle(_PREFIX)
+        with _mapped():
+            if spec in RSA_SPECS:
+                info: PublicInfo = self._coordinator.generate_rsa_key(handle, RSA_SPECS[spec])
+            else:
+                group = "ed25519" if spec is KeySpec.ED25519 else "ristretto255"
+                info = self._coordinator.generate_scalar_key(handle, group)
+        public = None if spec is KeySpec.AES_256 else info.public_key_der()
+        return GeneratedKey(handle=handle, public_key_der=public)
+
+    def destroy(self, handle: str) -> None:
+        """Wipe the shares on the nodes. Fails unless fewer than t nodes could still hold it."""
+        check_handle(_PREFIX, handle)
+        with _mapped():
+            report = self._coordinator.destroy(handle)
+        wiped_enough = len(report.succeeded) >= self._coordinator.n - self._coordinator.threshold + 1
+        if not report.complete:
+            log.warning(
+                "MPC destroy incomplete; unreachable nodes %s must be retried", list(report.unreachable)
+            )
+        if not wiped_enough:
+            raise BackendUnavailable("destroy incomplete: too few MPC nodes reachable, retry")
+
+    def set_enabled(self, handle: str, enabled: bool) -> None:
+        """Mirror the control plane's key state on the nodes, which then refuse a disabled key themselves."""
+        check_handle(_PREFIX, handle)
+        with _mapped():
+            self._coordinator.set_state(handle, enabled)
+
+    def refresh(self, handle: str) -> None:
+        """Proactively re-randomise every node's share; the key and old ciphertexts stay valid."""
+        check_handle(_PREFIX, handle)
+        with _mapped():
+            self._coordinator.refresh(handle)
+
+    def node_health(self) -> list[dict[str, object]]:
+        """Per-node status for dashboards and XKS ``ekmFleetDetails``."""
+        with _mapped():
+            nodes = self._coordinator.health()
+        return [
+            {"id": f"mpc-node-{n.node_id}", "ok": n.ok, "latency_ms": n.latency_ms, "error": n.error}
+            for n in nodes
+        ]
+
+    def health(self) -> None:
+        with _mapped():
+            nodes = self._coordinator.health()
+        healthy, needed = sum(1 for node in nodes if node.ok), self._coordinator.threshold
+        if healthy < needed:
+            raise BackendUnavailable(
+                f"MPC nodes unavailable: {healthy} of {len(nodes)} healthy, {needed} needed"
+            )
+
+    # -- symmetric (threshold PRF) ------------------------------------------------------------
+
+    def encrypt(
+        self, handle: str, *, plaintext: bytes, aad: bytes, iv: bytes | None = None
+    ) -> AeadCiphertext:
+        self._require(handle, Operation.ENCRYPT)
+        iv = pick_iv(iv)
+        return _soft.gcm_encrypt(
+            self._derive(handle, [_AEAD_LABEL + iv])[0], iv=iv, plaintext=plaintext, aad=aad
+        )
+
+    def encrypt_many(self, handle: str, items: Sequence[tuple[bytes, bytes]]) -> list[AeadCiphertext]:
+        """Encrypt many (plaintext, aad) pairs with one batched PRF round trip."""
+        self._require(handle, Operation.ENCRYPT)
+        ivs = [pick_iv(None) for _ in items]
+        keys = self._derive(handle, [_AEAD_LABEL + iv for iv in ivs]) if items else []
+        return [
+            _soft.gcm_encrypt(key, iv=iv, plaintext=plaintext, aad=aad)
+            for key, iv, (plaintext, aad) in zip(keys, ivs, items, strict=True)
+        ]
+
+    def decrypt(self, handle: str, *, ciphertext: AeadCiphertext, aad: bytes) -> bytes:
+        self._require(handle, Operation.DECRYPT)
+        check_aead_shape(ciphertext)
+        key = self._derive(handle, [_AEAD_LABEL + ciphertext.iv])[0]
+        return _soft.gcm_decrypt(key, ciphertext=ciphertext, aad=aad)
+
+    def wrap(self, handle: str, *, key_material: bytes) -> bytes:
+        self._require(handle, Operation.WRAP)
+        check_wrap_input(key_material)
+        nonce = secrets.token_bytes(_WRAP_NONCE)
+        key = self._derive(handle, [_KWP_LABEL + nonce])[0]
+        return _WRAP_HEADER + nonce + _soft.kwp_wrap(key, key_material)
+
+    def unwrap(self, handle: str, *, wrapped: bytes) -> bytes:
+        self._require(handle, Operation.UNWRAP)
+        head = len(_WRAP_HEADER) + _WRAP_NONCE
+        if not isinstance(wrapped, bytes) or wrapped[: len(_WRAP_HEADER)] != _WRAP_HEADER:
+            raise InvalidCiphertext()
+        nonce, inner = wrapped[len(_WRAP_HEADER) : head], wrapped[head:]
+        check_wrapped_shape(inner)
+        key = self._derive(handle, [_KWP_LABEL + nonce])[0]
+        return _soft.kwp_unwrap(key, inner)
+
+    # -- asymmetric ---------------------------------------------------------------------------
+
+    def rsa_decrypt(self, handle: str, *, ciphertext: bytes, hash: OaepHash) -> bytes:
+        info = self._info(handle, Operation.RSA_DECRYPT)
+        assert isinstance(info, RsaKeyInfo)
+        hash = OaepHash(hash)
+        k = info.params.byte_length
+        if not isinstance(ciphertext, bytes) or len(ciphertext) != k:
+            raise InvalidCiphertext()
+        try:
+            with _mapped():
+                raw = self._coordinator.rsa_decrypt_raw(handle, ciphertext)
+        except InvalidArgument:  # out of range / not invertible: the nodes were not asked
+            raise InvalidCiphertext() from None
+        return oaep.decode(raw, hash=hash, k=k)
+
+    def sign(self, handle: str, *, message: bytes, algorithm: SigningAlgorithm) -> bytes:
+        spec = self._require(handle, Operation.SIGN)
+        check_signing_algorithm(spec, algorithm)
+        if spec in RSA_SPECS:
+            raise UnsupportedOperation(
+                "RSA signing is not available with MPC custody (threshold RSA decrypts only)"
+            )
+        with _mapped():
+            return self._coordinator.frost_sign(handle, message)
+
+    def verify(self, handle: str, *, message: bytes, signature: bytes, algorithm: SigningAlgorithm) -> bool:
+        info = self._info(handle, Operation.VERIFY)
+        check_signing_algorithm(_spec_of(info), algorithm)
+        return _soft.verify(_spec_of(info), info.public_key_der(), message, signature, algorithm)
+
+    def kem_decapsulate(self, handle: str, *, kem_ciphertext: bytes) -> bytes:
+        self._require(handle, Operation.KEM_DECAPSULATE)
+        raise UnsupportedOperation()  # unreachable: no MPC spec allows KEM
+
+    def public_key(self, handle: str) -> bytes:
+        return self._info(handle, Operation.PUBLIC_KEY).public_key_der()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _info(self, handle: str, operation: Operation) -> PublicInfo:
+        """Handle -> public data (t nodes agree; cached) -> spec check."""
+        check_handle(_PREFIX, handle)
+        with _mapped():
+            info = self._coordinator.public_info(handle)
+        check_operation(_spec_of(info), operation)
+        return info
+
+    def _require(self, handle: str, operation: Operation) -> KeySpec:
+        return _spec_of(self._info(handle, operation))
+
+    def _derive(self, handle: str, nonces: Sequence[bytes]) -> list[bytes]:
+        """One AES-256 key per nonce: HKDF over the threshold PRF of (handle, nonce)."""
+        inputs = [tprf.make_input("", handle, _KEY_VERSION, nonce) for nonce in nonces]
+        with _mapped():
+            outputs = self._coordinator.tprf_evaluate(handle, inputs)
+        return [tprf.derive_aes_key(x, z) for x, z in zip(inputs, outputs, strict=True)]

@@ -1,0 +1,161 @@
+"""Node side of key use and lifecycle: TPRF, FROST, threshold RSA, state, destroy, public.
+
+Every key operation goes through :meth:`NodeContext.usable`, so a disabled or
+destroyed key is refused here regardless of who asks. Each answer names the share
+epoch it used, so the coordinator notices a refresh and re-reads public data
+before blaming a node for a proof that does not verify.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mpc.crypto import frost, threshold_rsa, tprf
+from mpc.crypto.group import ED25519, RISTRETTO255, encode_scalar
+from mpc.wire import (
+    PROTOCOL,
+    WireError,
+    b64d,
+    b64e,
+    get_b64,
+    get_bool,
+    get_dict,
+    get_list,
+    get_str,
+    int_d,
+    int_e,
+    key_share_from_dict,
+    key_share_to_dict,
+    node_id_of,
+    rsa_params_from_dict,
+    rsa_params_to_dict,
+)
+
+from .context import VERSION, NodeContext
+from .errors import BadRequest
+
+Body = dict[str, Any]
+MAX_BATCH = 1024
+MAX_PRF_INPUT = (1 << 16) - 1
+MAX_MESSAGE = 1 << 19
+
+
+# -- threshold PRF -------------------------------------------------------------------------------
+
+
+def tprf_evaluate(ctx: NodeContext, key_id: str, body: Body) -> Body:
+    """Z_i = k_i·H(x) for a batch of inputs, with one batched DLEQ proof."""
+    raw = get_list(body, "inputs", max_len=MAX_BATCH)
+    if not raw:
+        raise BadRequest("at least one input is required")
+    inputs = [b64d(x, field="inputs", max_size=MAX_PRF_INPUT) for x in raw]
+    record, share = ctx.scalar_share(key_id, RISTRETTO255)
+    partial = tprf.evaluate_partial_batch(share, inputs)
+    elements = list(partial.elements)
+    if ctx.fault("bad-partial"):
+        elements[0] = RISTRETTO255.add(elements[0], RISTRETTO255.generator)
+    return {"epoch": record.epoch, "elements": [b64e(z) for z in elements], "proof": b64e(partial.proof)}
+
+
+# -- FROST ---------------------------------------------------------------------------------------
+
+
+def frost_commit(ctx: NodeContext, key_id: str, body: Body) -> Body:
+    """Round 1: fresh nonces kept here (single use, expiring); only commitments leave."""
+    record, share = ctx.scalar_share(key_id, ED25519)
+    nonces, commitment = frost.commit(share)
+    commitment_id = ctx.nonces.put(key_id, record.epoch, nonces)
+    return {
+        "epoch": record.epoch,
+        "commitment_id": commitment_id,
+        "identifier": commitment.identifier,
+        "hiding": b64e(commitment.hiding),
+        "binding": b64e(commitment.binding),
+    }
+
+
+def _commitments(body: Body) -> list[frost.SigningCommitment]:
+    out = []
+    for entry in get_list(body, "commitments", max_len=255):
+        identifier = node_id_of(entry.get("identifier") if isinstance(entry, dict) else None)
+        hiding, binding = get_b64(entry, "hiding", size=32), get_b64(entry, "binding", size=32)
+        out.append(frost.SigningCommitment(identifier, hiding, binding))
+    return out
+
+
+def frost_sign(ctx: NodeContext, key_id: str, body: Body) -> Body:
+    """Round 2: consume the nonces of ``commitment_id`` (even if signing then fails)."""
+    commitment_id = get_str(body, "commitment_id", max_len=64)
+    message = get_b64(body, "message", max_size=MAX_MESSAGE)
+    commitments = _commitments(body)
+    epoch, nonces = ctx.nonces.take(commitment_id, key_id)
+    record, share = ctx.scalar_share(key_id, ED25519)
+    if record.epoch != epoch:
+        raise BadRequest("commitment belongs to an earlier share epoch")
+    z = frost.sign(share, nonces, message, commitments)
+    if ctx.fault("bad-partial"):
+        z = (z + 1) % ED25519.order
+    return {"epoch": record.epoch, "share": b64e(encode_scalar(z))}
+
+
+# -- threshold RSA ------------------------------------------------------------------------------
+
+
+def rsa_partial(ctx: NodeContext, key_id: str, body: Body) -> Body:
+    """c^(Σ r_A) mod N for each requested group of labels (one group on the fast path)."""
+    record, params, share = ctx.rsa_share(key_id)
+    ciphertext = int_d(get_str(body, "ciphertext", max_len=4096), field="ciphertext")
+    groups = get_list(body, "groups", max_len=len(params.labels))
+    values = []
+    for group in groups:
+        labels = [tuple(node_id_of(i, field="groups") for i in label) for label in _list(group)]
+        value = threshold_rsa.partial_decrypt(share, ciphertext, labels).value
+        if ctx.fault("bad-partial"):
+            value = value * 2 % params.modulus
+        values.append(int_e(value))
+    return {"epoch": record.epoch, "values": values}
+
+
+def _list(value: object) -> list[Any]:
+    if not isinstance(value, list) or any(not isinstance(v, list) for v in value):
+        raise WireError("groups: expected lists of labels")
+    return value
+
+
+# -- lifecycle -----------------------------------------------------------------------------------
+
+
+def set_state(ctx: NodeContext, key_id: str, body: Body) -> Body:
+    enabled = get_bool(body, "enabled")
+    record = ctx.store.set_state(key_id, enabled)
+    if not enabled:
+        ctx.nonces.drop_key(key_id)
+    return {"state": record.state}
+
+
+def destroy(ctx: NodeContext, key_id: str, body: Body) -> Body:
+    with ctx.key_lock(key_id):
+        ctx.store.destroy(key_id)
+    ctx.nonces.drop_key(key_id)
+    return {"state": "destroyed"}
+
+
+def public(ctx: NodeContext, key_id: str, body: Body) -> Body:
+    """Public data only (allowed for disabled keys; destroyed keys are gone)."""
+    record, payload = ctx.store.load(key_id)
+    out: Body = {
+        "key_id": key_id,
+        "kind": record.kind,
+        "state": record.state,
+        "epoch": record.epoch,
+        "provenance": record.provenance,
+    }
+    if record.kind == "scalar":
+        out["scalar"] = key_share_to_dict(key_share_from_dict(payload, check=False), include_secret=False)
+    else:
+        out["rsa"] = rsa_params_to_dict(rsa_params_from_dict(get_dict(payload, "params")))
+    return out
+
+
+def health(ctx: NodeContext) -> Body:
+    return {"node_id": ctx.node_id, "version": VERSION, "protocol": PROTOCOL, "keys": ctx.store.count()}
