@@ -7,6 +7,7 @@ turns on every deployment check and refuses to start without real secrets.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -123,7 +124,8 @@ else:
             # commits an audit row), while a crash still never corrupts the database.
             # A file, not memory, for the test database too: browser tests run a live ASGI server in a
             # child process that must see the same data.
-            "TEST": {"NAME": str(VAR_DIR / "test-cockpit.sqlite3")},
+            # (Per process, so concurrent test runs in one checkout do not share it.)
+            "TEST": {"NAME": str(VAR_DIR / f"test-cockpit-{os.getpid()}.sqlite3")},
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
