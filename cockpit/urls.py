@@ -27,4 +27,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("operator/", admin.site.urls),
+    # Provider-facing endpoints, in each platform's own wire format.
+    path("dke/", include("connectors.ms_dke.urls")),
+    path("", include("connectors.aws_xks.urls")),
 ]

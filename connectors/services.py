@@ -31,7 +31,7 @@ from tenants.models import Tenant
 
 MAX_ACTIVE_CREDENTIALS = 2
 CALL_RETENTION = timedelta(days=7)
-XKS_PREFIX = re.compile(r"^/?[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*$")
+XKS_PREFIX = re.compile(r"^/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*$")
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
@@ -52,9 +52,10 @@ def normalise_route(kind: str, route: str) -> str:
     """XKS: a path prefix without leading/trailing slash (≤ 117 chars so the full path fits 128)."""
     route = route.strip().strip("/")
     if kind == ConnectorKind.AWS_XKS:
-        if not route or len(route) > 117 or not XKS_PREFIX.match(route) or route.endswith("kms/xks/v1"):
+        # "/" + prefix + "/kms/xks/v1" must fit the spec's 128 characters.
+        if not route or len(route) > 116 or not XKS_PREFIX.match(route) or route.endswith("kms/xks/v1"):
             raise InvalidRequest(
-                "The XKS URI path prefix must be 1-117 URL-safe characters, e.g. 'xks/acme-payments'."
+                "The XKS URI path prefix must be 1-116 of A-Z a-z 0-9 _ - /, e.g. 'xks/acme-payments'."
             )
     elif not route or len(route) > 100 or not XKS_PREFIX.match(route):
         raise InvalidRequest("The route must be 1-100 URL-safe characters.")

@@ -187,9 +187,9 @@ def test_oversized_inputs_are_refused_before_the_backend(
 ) -> None:
     key = make_key(django_capture_on_commit_callbacks, tenant=world.tenant_a, actor=world.admin_a)
     with pytest.raises(key_errors.OversizedInput):
-        service.encrypt(key=key, plaintext=b"x" * 4097, caller=caller(world))
+        service.encrypt(key=key, plaintext=b"x" * 4301, caller=caller(world))
     with pytest.raises(key_errors.OversizedInput):
-        service.encrypt(key=key, plaintext=b"x", aad=b"a" * 8193, caller=caller(world))
+        service.encrypt(key=key, plaintext=b"x", aad=b"a" * 8201, caller=caller(world))
 
 
 def test_operations_are_counted_and_audited_without_data(

@@ -256,8 +256,8 @@ def test_create_over_the_api_is_a_request_that_officers_approve(
         ({"plaintext": "not base64!!"}, 400, "invalid_request"),
         ({"plaintext": 42}, 400, "invalid_request"),
         ({}, 400, "invalid_request"),
-        ({"plaintext": b64(b"x" * 4097)}, 413, "input_too_large"),
-        ({"plaintext": b64(b"x"), "aad": b64(b"a" * 8193)}, 413, "input_too_large"),
+        ({"plaintext": b64(b"x" * 4301)}, 413, "input_too_large"),
+        ({"plaintext": b64(b"x"), "aad": b64(b"a" * 8201)}, 413, "input_too_large"),
         ({"plaintext": "A" * 200_000}, 413, "input_too_large"),
     ],
 )
