@@ -35,6 +35,7 @@ def _prepare_create(tenant: Tenant, actor: Any, params: dict[str, Any]) -> tuple
         "custody": str(params.get("custody", "")),
         "description": str(params.get("description", "")).strip()[:500],
         "rotation_period_days": int(rotation) if rotation not in (None, "") else None,
+        "customer_node_id": str(params["customer_node_id"]) if params.get("customer_node_id") else None,
     }
     if not name or len(name) > 100:
         raise InvalidRequest("A key needs a name of at most 100 characters.")
@@ -44,7 +45,13 @@ def _prepare_create(tenant: Tenant, actor: Any, params: dict[str, Any]) -> tuple
     )  # fmt: skip
     if Key.objects.filter(tenant=tenant, name=name).exists():
         raise Conflict(f"A key named {name!r} already exists.")
-    label = Custody(canonical["custody"]).label
+    node = services.customer_node_for_new_key(
+        tenant=tenant,
+        node_id=canonical["customer_node_id"],
+        custody_name=canonical["custody"],
+        spec=canonical["spec"],
+    )
+    label = Custody(canonical["custody"]).label + (f" with customer node '{node.name}'" if node else "")
     summary = f"Create {canonical['spec']} key '{name}' for {canonical['usage']} in {label}"
     return canonical, Target(KEY_TARGET, "", name), summary
 
@@ -53,7 +60,7 @@ def _execute_create(tenant: Tenant, params: dict[str, Any], actor: str) -> str:
     key = services.key_create(
         actor=actor, tenant=tenant, name=params["name"], spec=params["spec"], usage=params["usage"],
         custody_name=params["custody"], description=params["description"],
-        rotation_period_days=params["rotation_period_days"],
+        rotation_period_days=params["rotation_period_days"], customer_node_id=params.get("customer_node_id"),
     )  # fmt: skip
     return f"Key '{key.name}' created; its material is being generated."
 

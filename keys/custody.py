@@ -50,6 +50,11 @@ def mpc_cluster_file() -> Path | None:
     return path if settings.DEVELOPMENT and path.is_file() else None
 
 
+def _node_label(report: Any) -> str:
+    customer = getattr(report, "customer", None)
+    return f"customer node {getattr(customer, 'url', customer)}" if customer else f"MPC node {report.node_id}"
+
+
 def _audit_misbehaviour(report: Any) -> None:
     """A node returned a wrong partial or signature: the coordinator excluded it; the operator must know."""
     import audit
@@ -60,9 +65,19 @@ def _audit_misbehaviour(report: Any) -> None:
         action="mpc.node_misbehaved",
         actor="mpc-coordinator",
         outcome=Outcome.FAILURE,
-        target=("mpc.node", str(report.node_id), f"MPC node {report.node_id}"),
+        target=("mpc.node", str(report.node_id), _node_label(report)),
         details={"operation": report.operation, "handle": report.key_id, "reason": str(report.reason)[:200]},
     )
+
+
+def _customer_for(handle: str) -> Any:
+    """The customer node a composed MPC key requires, looked up by its version's handle."""
+    from keys.models import KeyVersion
+
+    version = KeyVersion.objects.select_related("key__customer_node").filter(handle=handle).first()
+    if version is None or version.key.customer_node is None:
+        return None
+    return customer_spec(version.key.customer_node)
 
 
 def _software_master_key() -> bytes:
@@ -99,7 +114,8 @@ def _build(name: str, fingerprint: tuple[object, ...]) -> CustodyBackend:
 
         cluster = mpc_cluster_file()
         assert cluster is not None
-        return MpcBackend(Coordinator.from_file(cluster, on_misbehaviour=_audit_misbehaviour))
+        coordinator = Coordinator.from_file(cluster, on_misbehaviour=_audit_misbehaviour)
+        return MpcBackend(coordinator, customer_for=_customer_for)
     raise InvalidRequest(f"Unknown custody backend {name!r}.")
 
 
@@ -148,3 +164,22 @@ def mpc_node_health() -> list[dict[str, object]]:
     except Exception as exc:  # a dashboard shows trouble, it does not fail on it
         logger.warning("MPC node health unavailable: %s", type(exc).__name__)
         return [{"id": "mpc", "ok": False, "latency_ms": None, "error": type(exc).__name__}]
+
+
+def generate_material(*, key: Any, label: str) -> Any:
+    """Generate a key version in its backend; MPC keys that require a customer node include it."""
+    from keys.backends import KeySpec
+
+    backend = get_backend(key.custody)
+    if key.customer_node_id is None:
+        return backend.generate(spec=KeySpec(key.spec), label=label)
+    return backend.generate(spec=KeySpec(key.spec), label=label, customer=customer_spec(key.customer_node))  # type: ignore[call-arg]
+
+
+def customer_spec(node: Any) -> Any:
+    """The coordinator's description of a tenant-run node (see keys/backends/mpc.py)."""
+    from keys.backends.mpc import CustomerNodeSpec  # type: ignore[attr-defined]
+
+    return CustomerNodeSpec(
+        url=node.url, identity_public_key=node.identity_public_key, x25519_public_key=node.x25519_public_key
+    )

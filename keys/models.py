@@ -34,6 +34,30 @@ class Custody(models.TextChoices):
 KeySpecChoices = models.TextChoices("KeySpecChoices", [(s.value, s.value) for s in KeySpec])  # type: ignore[misc]
 
 
+class CustomerNode(models.Model):
+    """An MPC node the tenant runs itself: keys that require it cannot be used while it is down or refuses."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="customer_nodes")
+    name = models.CharField(max_length=80)
+    url = models.URLField(max_length=300)
+    identity_public_key = models.CharField(
+        max_length=64, help_text="Ed25519 public key (hex) the node signs with."
+    )
+    x25519_public_key = models.CharField(
+        max_length=64, help_text="X25519 public key (hex) for sealed messages."
+    )
+    enrolled_at = models.DateTimeField(default=timezone.now)
+    enrolled_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="customer_node_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Key(models.Model):
     """A tenant's named key: spec and usage fixed at creation, state, rotation and deletion schedule."""
 
@@ -46,6 +70,10 @@ class Key(models.Model):
     custody = models.CharField(max_length=16, choices=Custody.choices)
     state = models.CharField(max_length=20, choices=KeyState.choices, default=KeyState.CREATING)
     status_detail = models.CharField(max_length=300, blank=True)
+    customer_node = models.ForeignKey(
+        CustomerNode, on_delete=models.PROTECT, null=True, blank=True, related_name="keys",
+        help_text="MPC keys only: the tenant's own node that must take part in every use.",
+    )  # fmt: skip
     rotation_period_days = models.PositiveIntegerField(null=True, blank=True)
     next_rotation_at = models.DateTimeField(null=True, blank=True)
     deletion_date = models.DateTimeField(null=True, blank=True)

@@ -9,7 +9,7 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from cockpit.errors import NotFound
-from keys.models import Custody, Key, KeyOperationCount, KeyState, KeyVersion, VersionState
+from keys.models import Custody, CustomerNode, Key, KeyOperationCount, KeyState, KeyVersion, VersionState
 from tenants.models import Tenant
 
 
@@ -66,6 +66,11 @@ def key_inventory(*, tenant: Tenant) -> list[dict[str, object]]:
         {"custody": Custody(r["custody"]).label, "state": KeyState(r["state"]).label, "count": r["count"]}
         for r in rows
     ]
+
+
+def customer_nodes_of(*, tenant: Tenant) -> QuerySet[CustomerNode]:
+    """MPC nodes the tenant runs itself."""
+    return CustomerNode.objects.filter(tenant=tenant).order_by("name")
 
 
 def keys_due_for_rotation() -> QuerySet[Key]:

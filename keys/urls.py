@@ -9,6 +9,7 @@ app_name = "keys"
 urlpatterns = [
     path("", views.key_list, name="list"),
     path("new", views.key_create, name="create"),
+    path("customer-nodes", views.customer_nodes, name="customer-nodes"),
     path("<uuid:key_id>/", views.key_detail, name="detail"),
     path("<uuid:key_id>/state", views.key_state_fragment, name="state"),
     path("<uuid:key_id>/rotate", views.key_rotate, name="rotate"),

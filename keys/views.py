@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -16,9 +17,9 @@ from approvals.services import request_create
 from cockpit.errors import CockpitError
 from keys import services
 from keys.custody import available_custody
-from keys.forms import KeyCreateForm, ScheduleDeletionForm
+from keys.forms import CustomerNodeForm, KeyCreateForm, ScheduleDeletionForm
 from keys.models import Key
-from keys.selectors import current_version, key_of, keys_of, operation_totals
+from keys.selectors import current_version, customer_nodes_of, key_of, keys_of, operation_totals
 from tenants.models import Role
 from tenants.views.decorators import tenant_page
 
@@ -36,8 +37,8 @@ def key_list(request: HttpRequest) -> HttpResponse:
 @tenant_page(roles=REQUESTERS)
 def key_create(request: HttpRequest) -> HttpResponse:
     """Request a new key; officers approve, then its material is generated in the chosen backend."""
-    form = KeyCreateForm(request.POST or None)
     tenant = request.tenant  # type: ignore[attr-defined]
+    form = KeyCreateForm(request.POST or None, tenant=tenant)
     if request.method == "POST" and form.is_valid():
         try:
             filed = request_create(
@@ -128,3 +129,25 @@ def key_state_fragment(request: HttpRequest, key_id: str) -> HttpResponse:
     """The key's state line, refreshed live on the detail page."""
     key = key_of(tenant=request.tenant, key_id=key_id)  # type: ignore[attr-defined]
     return render(request, "keys/_state.html", {"key": key})
+
+
+@tenant_page()
+def customer_nodes(request: HttpRequest) -> HttpResponse:
+    """The tenant's own MPC nodes; admins enrol new ones (the coordinator checks the node answers)."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    form = CustomerNodeForm(request.POST or None)
+    if request.method == "POST":
+        if Role.ADMIN not in request.tenant_roles:  # type: ignore[attr-defined]
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.customer_node_enrol(actor=request.user, tenant=tenant, **form.cleaned_data)
+            except CockpitError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request, "Customer node enrolled. Keys created with it need it in every use."
+                )
+                return redirect("keys:customer-nodes", tenant_slug=tenant.slug)
+    context = {"nodes": customer_nodes_of(tenant=tenant), "form": form}
+    return render(request, "keys/customer_nodes.html", context)

@@ -185,13 +185,29 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
-def request_message(method: str, path: str, audience: int, timestamp: int, nonce: str, body: bytes) -> bytes:
+Audience = int | str
+"""Whom a request is for: a provider node's id, or :func:`customer_audience` of a customer node."""
+
+
+def customer_audience(identity_public_hex: str) -> str:
+    """A customer node's audience: derived from its identity key, so it never equals a provider id.
+
+    Signing requests for "customer:<key>" rather than a small integer means a request
+    a customer node receives cannot be replayed at a provider node (or another
+    customer node), whatever ids the operators chose.
+    """
+    return f"customer:{identity_public_hex}"
+
+
+def request_message(
+    method: str, path: str, audience: Audience, timestamp: int, nonce: str, body: bytes
+) -> bytes:
     """What the coordinator signs: the request bound to one node, one moment, one body."""
     fields = ("cockpit-mpc-request-v1", method, path, str(audience), str(timestamp), nonce, sha256_hex(body))
     return "\n".join(fields).encode()
 
 
-def response_message(node_id: int, nonce: str, status: int, body: bytes) -> bytes:
+def response_message(node_id: Audience, nonce: str, status: int, body: bytes) -> bytes:
     """What the node signs: its answer bound to the request nonce, status and body."""
     fields = ("cockpit-mpc-response-v1", str(node_id), nonce, str(status), sha256_hex(body))
     return "\n".join(fields).encode()

@@ -28,6 +28,27 @@ class KeyCreateIn(serializers.Serializer):
     rotation_period_days = serializers.IntegerField(
         min_value=1, max_value=MAX_ROTATION_DAYS, required=False, allow_null=True
     )
+    customer_node_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="MPC AES_256 keys: require this tenant-run node in every use.",
+    )
+
+
+class CustomerNodeIn(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+    url = serializers.URLField(max_length=300)
+    identity_public_key = serializers.RegexField(r"^[0-9a-fA-F]{64}$")
+    x25519_public_key = serializers.RegexField(r"^[0-9a-fA-F]{64}$")
+
+
+class CustomerNodeOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    url = serializers.CharField()
+    identity_public_key = serializers.CharField()
+    x25519_public_key = serializers.CharField()
+    enrolled_at = serializers.DateTimeField()
 
 
 class KeyUpdateIn(serializers.Serializer):

@@ -3,6 +3,7 @@ from django.urls import path
 from keys.api import views
 
 urlpatterns = [
+    path("customer-nodes", views.CustomerNodeList.as_view(), name="customer-nodes"),
     path("keys", views.KeyList.as_view(), name="keys"),
     path("keys/<str:key_id>", views.KeyDetail.as_view(), name="key"),
     path("keys/<str:key_id>/rotate", views.KeyRotate.as_view(), name="key-rotate"),

@@ -16,7 +16,7 @@ from approvals.services import request_create
 from keys import service, services
 from keys.api import serializers as s
 from keys.models import Key
-from keys.selectors import key_of, keys_of
+from keys.selectors import customer_nodes_of, key_of, keys_of
 from tenants.api.base import TenantAPIView
 
 
@@ -264,3 +264,17 @@ class KeyPublicKey(KeyScoped):
         return Response(
             {"key_id": str(key.pk), "key_version": result.version, "public_key": _b64(result.value)}
         )
+
+
+class CustomerNodeList(TenantAPIView):
+    @extend_schema(responses=s.CustomerNodeOut(many=True), summary="The tenant's own MPC nodes")
+    def get(self, request: Request) -> Response:
+        return Response(s.CustomerNodeOut(customer_nodes_of(tenant=self.tenant), many=True).data)
+
+    @extend_schema(
+        request=s.CustomerNodeIn, responses={201: s.CustomerNodeOut}, summary="Enrol a customer node"
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(s.CustomerNodeIn, request.data)
+        node = services.customer_node_enrol(actor=self.actor, tenant=self.tenant, **data)
+        return Response(s.CustomerNodeOut(node).data, status=201)

@@ -1,6 +1,73 @@
 """MPC custody backend: key material exists only as shares on the MPC nodes.
 
-What each spec becomes (handles are ``mpc_<32 hex>`` and double as the nodes' key id):
+Customer-node API (what the control plane wires in)
+---------------------------------------------------
+
+A tenant can enrol a *customer node* that it runs itself (``python -m mpc.node init
+--customer ...``; the same node software, trusting the same coordinator key) and
+create AES_256 keys that need that node for every use: k = k_c + k_p. k_c is a whole
+scalar generated on the customer node that never leaves it, and k_p is a dealerless
+2-of-3 key on the provider nodes. The provider side cannot use such a key alone, even
+with every provider node and the coordinator. Stopping the customer node, or
+disabling the key on it, stops every use of the key at once. The exact API::
+
+    from keys.backends.mpc import CustomerNodeRequired, CustomerNodeSpec, MpcBackend
+
+    CustomerNodeSpec(url: str, identity_public_key: str, x25519_public_key: str)
+        # frozen and hashable; keys are 64 lowercase hex digits (raw Ed25519 / X25519
+        # public keys); a malformed entry raises ValueError (InvalidCustomerNode)
+    CustomerNodeSpec.from_json(obj: dict) -> CustomerNodeSpec   # what `init --customer` printed
+    spec.to_json() -> dict   # {"role": "customer", "url", "identity_public_key", "x25519_public_key"}
+
+    CustomerResolver = Callable[[str], CustomerNodeSpec | None]
+    MpcBackend(coordinator: Coordinator, *, customer_for: CustomerResolver | None = None)
+        # customer_for(handle) names the customer node of a composed key's tenant
+        # (None if none is enrolled any more). It is called on every use of an
+        # "mpcc_" handle, so it should be cheap (cache it).
+    MpcBackend.generate(
+        *, spec: KeySpec, label: str, customer: CustomerNodeSpec | None = None
+    ) -> GeneratedKey
+        # customer given: a composed key; spec must be AES_256 (else UnsupportedOperation);
+        # the handle is "mpcc_<32 hex>", public_key_der None
+    MpcBackend.is_composed(handle: str) -> bool                    # "mpcc_" prefix
+    MpcBackend.check_customer_node(customer: CustomerNodeSpec) -> None
+        # enrolment check: the node answers, signs with the enrolled identity key, runs as a
+        # customer node with the enrolled X25519 key and accepts this coordinator;
+        # raises CustomerNodeRequired saying what is wrong
+    MpcBackend.customer_node_health(customer: CustomerNodeSpec) -> dict[str, object]
+        # {"id": "customer-node", "ok": bool, "latency_ms": float | None, "error": str | None}
+
+On an ``mpcc_`` handle, ``encrypt``, ``encrypt_many``, ``decrypt``, ``wrap`` and
+``unwrap`` raise :class:`CustomerNodeRequired` (a subclass of ``BackendUnavailable``)
+in each of these cases, even when every provider node is up:
+
+* the resolver gives no customer node;
+* the customer node is down or unreachable;
+* it does not accept this coordinator;
+* it has the key disabled, or its operator holds the key there
+  (``python -m mpc.node keys disable``);
+* it has destroyed its part;
+* it returns a part whose DLEQ proof fails against the Y_c that the provider nodes
+  pinned. This case is also reported to the misbehaviour hook with ``node_id`` 0
+  and ``Misbehaviour.customer`` set to the node's URL.
+
+The error message starts with "the customer node required by this key is
+unavailable:" and ends with the reason.
+
+``set_enabled`` and ``destroy`` are mirrored to the customer node:
+
+* An enable fails with :class:`CustomerNodeRequired` unless the customer node confirms
+  it.
+* A destroy that the customer node confirms shreds the key on its own.
+
+``refresh`` re-randomises the provider shares only; k_c is untouched. Composed
+ED25519 (FROST) and RSA keys are not implemented (``UnsupportedOperation``).
+
+What each spec becomes
+----------------------
+
+Handles are ``mpc_<32 hex>`` (``mpcc_`` for composed keys) and double as the nodes'
+key id.
 
 * ``AES_256`` -> a dealerless ristretto255 key k (threshold PRF). There is no AES key
   to store: every message gets its own AES-256-GCM key
@@ -21,20 +88,23 @@ What each spec becomes (handles are ``mpc_<32 hex>`` and double as the nodes' ke
 * ``EC_P256``, ``ML_KEM_768``, ``ML_DSA_65`` -> ``UnsupportedOperation`` at generate.
 
 Coordinator errors map to backend errors (``NodesUnavailable`` ->
-``BackendUnavailable`` saying how many nodes answered and how many are needed).
+``BackendUnavailable`` saying how many nodes answered and how many are needed;
+``CustomerNodeUnavailable`` -> :class:`CustomerNodeRequired`).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import NoReturn
 
 from mpc.coordinator import (
     Coordinator,
     CoordinatorError,
+    CustomerNodeSpec,
+    CustomerNodeUnavailable,
     DealerMisbehaved,
     InvalidRequest,
     KeyDisabled,
@@ -42,6 +112,7 @@ from mpc.coordinator import (
     NodesUnavailable,
     PublicInfo,
     RsaKeyInfo,
+    ScalarKeyInfo,
 )
 from mpc.crypto import tprf
 from mpc.crypto.group import ED25519
@@ -78,6 +149,7 @@ from .errors import (
 log = logging.getLogger("keys.backends.mpc")
 
 _PREFIX = "mpc"
+_COMPOSED_PREFIX = "mpcc"
 _KEY_VERSION = 1
 _AEAD_LABEL = b"aes-256-gcm/v1:"
 _KWP_LABEL = b"aes-kwp/v1:"
@@ -92,11 +164,22 @@ class KeyDisabledAtNodes(BackendError):
     default_message = "key is disabled at the MPC nodes"
 
 
+class CustomerNodeRequired(BackendUnavailable):
+    """A composed key's customer node did not take part, so the key cannot be used."""
+
+    default_message = "the customer node required by this key is unavailable"
+
+
+CustomerResolver = Callable[[str], CustomerNodeSpec | None]
+
+
 @contextmanager
 def _mapped() -> Iterator[None]:
     """Translate coordinator errors; messages stay fixed or carry node counts only."""
     try:
         yield
+    except CustomerNodeUnavailable as exc:
+        raise CustomerNodeRequired(str(exc)) from None
     except NodesUnavailable as exc:
         message = f"MPC nodes unavailable: {exc.answered} of {exc.total} answered usably, {exc.needed} needed"
         raise BackendUnavailable(message) from None
@@ -123,8 +206,9 @@ class MpcBackend:
 
     name = "mpc"
 
-    def __init__(self, coordinator: Coordinator) -> None:
+    def __init__(self, coordinator: Coordinator, *, customer_for: CustomerResolver | None = None) -> None:
         self._coordinator = coordinator
+        self._customer_for = customer_for
 
     def __repr__(self) -> str:
         return f"MpcBackend(n={self._coordinator.n}, t={self._coordinator.threshold})"
@@ -134,11 +218,26 @@ class MpcBackend:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def generate(self, *, spec: KeySpec, label: str) -> GeneratedKey:
-        """DKG (AES_256, ED25519) or dealt threshold RSA; ``label`` is not sent to the nodes."""
+    def generate(
+        self, *, spec: KeySpec, label: str, customer: CustomerNodeSpec | None = None
+    ) -> GeneratedKey:
+        """DKG (AES_256, ED25519) or dealt threshold RSA; ``label`` is not sent to the nodes.
+
+        With ``customer``: a composed AES_256 key that needs that customer node for
+        every use (handle ``mpcc_<hex>``; see the module docstring).
+        """
         spec = KeySpec(spec)
         if spec not in _SUPPORTED:
             raise UnsupportedOperation("key spec not available with MPC custody")
+        if customer is not None:
+            if spec is not KeySpec.AES_256:
+                raise UnsupportedOperation("only AES_256 keys can require a customer node")
+            if not isinstance(customer, CustomerNodeSpec):
+                raise InvalidArgument("customer must be a CustomerNodeSpec")
+            handle = new_handle(_COMPOSED_PREFIX)
+            with _mapped():
+                self._coordinator.generate_composed_key(handle, customer)
+            return GeneratedKey(handle=handle, public_key_der=None)
         handle = new_handle(_PREFIX)
         with _mapped():
             if spec in RSA_SPECS:
@@ -150,29 +249,62 @@ class MpcBackend:
         return GeneratedKey(handle=handle, public_key_der=public)
 
     def destroy(self, handle: str) -> None:
-        """Wipe the shares on the nodes. Fails unless fewer than t nodes could still hold it."""
-        check_handle(_PREFIX, handle)
+        """Wipe the shares on the nodes. Fails unless fewer than t nodes could still hold it.
+
+        A composed key is also destroyed on its customer node; once that is confirmed
+        the key is gone for good, whatever the provider nodes answered.
+        """
+        composed = self._check(handle)
+        customer = self._resolve(handle) if composed else None
         with _mapped():
-            report = self._coordinator.destroy(handle)
+            report = self._coordinator.destroy(handle, customer=customer)
         wiped_enough = len(report.succeeded) >= self._coordinator.n - self._coordinator.threshold + 1
         if not report.complete:
             log.warning(
-                "MPC destroy incomplete; unreachable nodes %s must be retried", list(report.unreachable)
+                "MPC destroy incomplete; unreachable nodes %s (customer node: %s) must be retried",
+                list(report.unreachable),
+                report.customer,
             )
-        if not wiped_enough:
+        if not wiped_enough and report.customer != "succeeded":
             raise BackendUnavailable("destroy incomplete: too few MPC nodes reachable, retry")
 
     def set_enabled(self, handle: str, enabled: bool) -> None:
-        """Mirror the control plane's key state on the nodes, which then refuse a disabled key themselves."""
-        check_handle(_PREFIX, handle)
+        """Mirror the control plane's key state on the nodes, which then refuse a disabled key themselves.
+
+        Composed keys: mirrored to the customer node too; enabling fails with
+        :class:`CustomerNodeRequired` unless the customer node confirms it.
+        """
+        composed = self._check(handle)
+        customer = self._resolve(handle) if composed else None
         with _mapped():
-            self._coordinator.set_state(handle, enabled)
+            self._coordinator.set_state(handle, enabled, customer=customer)
 
     def refresh(self, handle: str) -> None:
-        """Proactively re-randomise every node's share; the key and old ciphertexts stay valid."""
-        check_handle(_PREFIX, handle)
+        """Proactively re-randomise every node's share; the key and old ciphertexts stay valid.
+
+        For a composed key only the provider shares change; the customer part is untouched.
+        """
+        self._check(handle)
         with _mapped():
             self._coordinator.refresh(handle)
+
+    def is_composed(self, handle: str) -> bool:
+        """True if the handle names a composed key (one that needs its customer node)."""
+        return isinstance(handle, str) and handle.startswith(_COMPOSED_PREFIX + "_")
+
+    def check_customer_node(self, customer: CustomerNodeSpec) -> None:
+        """Enrolment check: the node answers, proves the enrolled identity and X25519 keys,
+        runs as a customer node and accepts this coordinator; else :class:`CustomerNodeRequired`."""
+        with _mapped():
+            self._coordinator.check_customer_node(customer)
+
+    def customer_node_health(self, customer: CustomerNodeSpec) -> dict[str, object]:
+        """Status of one customer node, shaped like :meth:`node_health` entries (never raises)."""
+        try:
+            health = self._coordinator.check_customer_node(customer)
+        except CustomerNodeUnavailable as exc:
+            return {"id": "customer-node", "ok": False, "latency_ms": None, "error": exc.reason}
+        return {"id": "customer-node", "ok": True, "latency_ms": health.latency_ms, "error": None}
 
     def node_health(self) -> list[dict[str, object]]:
         """Per-node status for dashboards and XKS ``ekmFleetDetails``."""
@@ -276,11 +408,32 @@ class MpcBackend:
 
     # -- helpers ---------------------------------------------------------------------------------
 
+    def _check(self, handle: str) -> bool:
+        """Validate the handle's shape; True for a composed (``mpcc_``) key."""
+        if self.is_composed(handle):
+            check_handle(_COMPOSED_PREFIX, handle)
+            return True
+        check_handle(_PREFIX, handle)
+        return False
+
+    def _resolve(self, handle: str) -> CustomerNodeSpec:
+        """The customer node a composed key needs, from the control plane's resolver."""
+        customer = self._customer_for(handle) if self._customer_for is not None else None
+        if customer is None:
+            raise CustomerNodeRequired(
+                "the customer node required by this key is unavailable: no customer node is enrolled for it"
+            )
+        if not isinstance(customer, CustomerNodeSpec):
+            raise TypeError("customer_for must return a CustomerNodeSpec or None")
+        return customer
+
     def _info(self, handle: str, operation: Operation) -> PublicInfo:
         """Handle -> public data (t nodes agree; cached) -> spec check."""
-        check_handle(_PREFIX, handle)
+        composed = self._check(handle)
         with _mapped():
             info = self._coordinator.public_info(handle)
+        if composed != (isinstance(info, ScalarKeyInfo) and info.composed):
+            raise KeyMaterialNotFound()  # the prefix and the nodes' record must agree
         check_operation(_spec_of(info), operation)
         return info
 
@@ -290,6 +443,10 @@ class MpcBackend:
     def _derive(self, handle: str, nonces: Sequence[bytes]) -> list[bytes]:
         """One AES-256 key per nonce: HKDF over the threshold PRF of (handle, nonce)."""
         inputs = [tprf.make_input("", handle, _KEY_VERSION, nonce) for nonce in nonces]
+        customer = self._resolve(handle) if self.is_composed(handle) else None
         with _mapped():
-            outputs = self._coordinator.tprf_evaluate(handle, inputs)
+            outputs = self._coordinator.tprf_evaluate(handle, inputs, customer=customer)
         return [tprf.derive_aes_key(x, z) for x, z in zip(inputs, outputs, strict=True)]
+
+
+__all__ = ["CustomerNodeRequired", "CustomerNodeSpec", "CustomerResolver", "KeyDisabledAtNodes", "MpcBackend"]

@@ -14,17 +14,31 @@ Usage::
     coordinator.refresh(key_id) / set_state(key_id, enabled) / destroy(key_id)
     coordinator.public_info(key_id) / health()
 
+Customer nodes (composed AES/PRF keys k = k_c + k_p; k_c lives only on the tenant's node)::
+
+    customer = CustomerNodeSpec(url, identity_public_key_hex, x25519_public_key_hex)
+    coordinator.check_customer_node(customer)                    # enrolment check -> NodeHealth
+    coordinator.generate_composed_key("mpcc_<hex>", customer)    # -> ScalarKeyInfo (composed)
+    coordinator.tprf_evaluate(key_id, [x], customer=customer)    # Z = Z_c + Z_p
+    coordinator.set_state(key_id, enabled, customer=customer) / destroy(key_id, customer=customer)
+    coordinator.refresh(key_id)                                  # provider shares only; k_c untouched
+    coordinator.customer_public_key(key_id, customer)            # Y_c, checked against the providers' pin
+
 Errors: :class:`NodesUnavailable` (fewer than t usable answers: answered/needed/total),
 :class:`KeyNotFound`, :class:`KeyDisabled`, :class:`KeyExists`, :class:`InvalidRequest`,
 :class:`DealerMisbehaved` (names the dealers), :class:`KeyGenerationFailed`,
-:class:`DecryptionFailed`; all derive from :class:`CoordinatorError`. Nodes that send
+:class:`DecryptionFailed`, :class:`CustomerNodeUnavailable` (a composed key's customer node
+did not take part: ``reason`` says why); all derive from :class:`CoordinatorError`. Nodes that send
 wrong partials or unverifiable responses are excluded and reported through
 ``on_misbehaviour(Misbehaviour(node_id, operation, key_id, reason))``.
 """
 
+from mpc.node.config import CustomerNodeSpec
+
 from .coordinator import Coordinator
 from .errors import (
     CoordinatorError,
+    CustomerNodeUnavailable,
     DealerMisbehaved,
     DecryptionFailed,
     InvalidRequest,
@@ -47,6 +61,8 @@ from .types import (
 __all__ = [
     "Coordinator",
     "CoordinatorError",
+    "CustomerNodeSpec",
+    "CustomerNodeUnavailable",
     "DealerMisbehaved",
     "DecryptionFailed",
     "FanoutReport",

@@ -3,6 +3,10 @@
 It holds no key material. It reads the cluster file, signs every request with its
 Ed25519 key, verifies every node response and partial, and needs only t of n nodes
 for any use of a key (all n for generation and refresh).
+
+Composed keys (k = k_c + k_p) also need their customer node for every use; the
+caller names it per call with a :class:`CustomerNodeSpec` (the coordinator keeps no
+record of which tenant runs which customer node, only pooled connections).
 """
 
 from __future__ import annotations
@@ -10,19 +14,29 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from mpc.crypto import tprf
 from mpc.crypto.group import ED25519, RISTRETTO255, PrimeOrderGroup
-from mpc.node.config import ClusterSpec, ConfigError, load_cluster, load_ed25519_key
+from mpc.node.config import ClusterSpec, ConfigError, CustomerNodeSpec, load_cluster, load_ed25519_key
 from mpc.wire import get_int, get_str
 
+from . import customer as customer_ops
 from . import keygen, ops
-from .errors import InvalidRequest, KeyNotFound, NodesUnavailable
+from .errors import (
+    CoordinatorError,
+    CustomerNodeUnavailable,
+    InvalidRequest,
+    KeyDisabled,
+    KeyNotFound,
+    NodesUnavailable,
+)
 from .fanout import Fanout, Gathered, raise_for_shortfall
 from .public import PublicInfoCache, check_key_id_or_raise
 from .transport import NodeClient, NodeRefused
@@ -52,6 +66,8 @@ class Coordinator:
         read_timeout: float = 2.0,
         keygen_timeout: float = 15.0,
         max_workers: int = 32,
+        customer_connect_timeout: float = 3.0,
+        customer_read_timeout: float = 5.0,
     ) -> None:
         self.threshold = cluster.threshold
         self.n = len(cluster.nodes)
@@ -63,6 +79,9 @@ class Coordinator:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="mpc-coordinator")
         self.fanout = Fanout(clients, self._pool, on_misbehaviour)
         self._public = PublicInfoCache(self.fanout, self.threshold)
+        self._customers = customer_ops.CustomerClients(
+            signing_key, connect_timeout=customer_connect_timeout, read_timeout=customer_read_timeout
+        )
 
     @classmethod
     def from_file(cls, cluster_file: Path, key_file: Path | None = None, **options: Any) -> Coordinator:
@@ -83,6 +102,7 @@ class Coordinator:
         self._pool.shutdown(wait=False, cancel_futures=True)
         for client in self.fanout.clients.values():
             client.close()
+        self._customers.close()
 
     def __enter__(self) -> Coordinator:
         return self
@@ -101,6 +121,27 @@ class Coordinator:
         self._public.put(info)
         return info
 
+    def generate_composed_key(self, key_id: str, customer: CustomerNodeSpec) -> ScalarKeyInfo:
+        """A composed ristretto255 PRF key k = k_c + k_p that needs ``customer`` for every use.
+
+        The customer node creates k_c and returns Y_c with a proof of knowledge; then
+        the provider nodes run the usual DKG for k_p, each checking that proof and
+        pinning Y_c. The customer node is asked first (a tenant node is the likelier
+        to be down); if the DKG fails, its part is destroyed again.
+        """
+        check_key_id_or_raise(key_id)
+        client = self._customers.get(customer)
+        part = customer_ops.generate(client, self.fanout, key_id, self._keygen_timeout)
+        try:
+            info = keygen.generate_scalar(
+                self.fanout, key_id, "ristretto255", self.threshold, self._keygen_timeout, customer=part
+            )
+        except BaseException:
+            customer_ops.destroy(client, self.fanout, key_id, self._keygen_timeout)
+            raise
+        self._public.put(info)
+        return info
+
     def generate_rsa_key(self, key_id: str, bits: int) -> RsaKeyInfo:
         """Dealer-generated threshold RSA (provenance "dealer"; see ``keygen._deal_rsa``)."""
         check_key_id_or_raise(key_id)
@@ -110,14 +151,22 @@ class Coordinator:
 
     # -- key use ---------------------------------------------------------------------------------
 
-    def tprf_evaluate(self, key_id: str, inputs: Sequence[bytes]) -> list[bytes]:
-        """Z = k·H(x) for each input (verified partials from t nodes), in input order."""
+    def tprf_evaluate(
+        self, key_id: str, inputs: Sequence[bytes], *, customer: CustomerNodeSpec | None = None
+    ) -> list[bytes]:
+        """Z = k·H(x) for each input (verified partials from t nodes), in input order.
+
+        A composed key needs ``customer``: Z = Z_c + Z_p, with Z_c from the customer node
+        (DLEQ-checked against the pinned Y_c) and Z_p from t provider nodes, asked in
+        parallel. Without a verified Z_c the call fails with
+        :class:`CustomerNodeUnavailable`, even if every provider node is up.
+        """
         if not inputs:
             raise InvalidRequest("at least one input is required")
         out: list[bytes] = []
         for chunk in ops.batches(inputs):
             out += self._with_fresh_retry(
-                key_id, RISTRETTO255, lambda info, c=chunk: ops.tprf_once(self.fanout, info, c)
+                key_id, RISTRETTO255, lambda info, c=chunk: self._tprf_once(info, c, customer)
             )
         return out
 
@@ -157,37 +206,78 @@ class Coordinator:
         finally:
             self._public.forget(key_id)
 
-    def set_state(self, key_id: str, enabled: bool) -> FanoutReport:
+    def set_state(
+        self, key_id: str, enabled: bool, *, customer: CustomerNodeSpec | None = None
+    ) -> FanoutReport:
         """Enable/disable at every node. Disabling succeeds once fewer than t nodes stay
-        enabled (n - t + 1 confirmations); enabling needs t confirmations."""
-        check_key_id_or_raise(key_id)
-        got = self._everyone(key_id, "state", {"enabled": enabled})
-        need = self.threshold if enabled else self.n - self.threshold + 1
-        if len(got.results) < need:
-            raise_for_shortfall(got, need, self.n)
-        return _report(got)
+        enabled (n - t + 1 confirmations); enabling needs t confirmations.
 
-    def destroy(self, key_id: str) -> FanoutReport:
+        With ``customer`` (composed keys) the customer node gets the same call. Its
+        confirmed disable is enough on its own (no use is possible without it); an
+        enable it does not confirm raises :class:`CustomerNodeUnavailable`, since the key
+        would stay unusable (e.g. its operator holds the key there).
+        """
+        check_key_id_or_raise(key_id)
+        pending = self._customer_call(
+            customer, lambda c: customer_ops.set_state(c, self.fanout, key_id, enabled)
+        )
+        got = self._everyone(key_id, "state", {"enabled": enabled})
+        status = None if pending is None else customer_ops.outcome(pending.result)
+        need = self.threshold if enabled else self.n - self.threshold + 1
+        if len(got.results) < need and not (not enabled and status == "succeeded"):
+            raise_for_shortfall(got, need, self.n)
+        if enabled and status not in (None, "succeeded"):
+            raise CustomerNodeUnavailable(status)
+        return replace(_report(got), customer=status)
+
+    def destroy(self, key_id: str, *, customer: CustomerNodeSpec | None = None) -> FanoutReport:
         """Wipe the share on every reachable node; unreachable ones are listed in the report.
 
         ``report.complete`` is False when some node could not be reached: the control
         plane must retry later, since t unreachable nodes could still use the key.
+        With ``customer`` (composed keys) k_c is destroyed too, and ``report.customer ==
+        "succeeded"`` alone already makes the key unusable for good.
         """
         check_key_id_or_raise(key_id)
         self._public.forget(key_id)
+        pending = self._customer_call(customer, lambda c: customer_ops.destroy(c, self.fanout, key_id))
         got = self._everyone(key_id, "destroy", {})
+        status = None if pending is None else pending.result()
         gone = got.refused("key_not_found", "key_destroyed")
-        if not got.results:
+        if not got.results and status != "succeeded":
             if gone:
                 raise KeyNotFound()
             raise NodesUnavailable(0, 1, self.n)
         report = _report(got)
         refused = {i: code for i, code in report.refused.items() if i not in gone}
-        return FanoutReport(tuple(sorted([*report.succeeded, *gone])), report.unreachable, refused)
+        return FanoutReport(tuple(sorted([*report.succeeded, *gone])), report.unreachable, refused, status)
 
     def public_info(self, key_id: str, *, fresh: bool = False) -> PublicInfo:
         """Public key data agreed by t nodes (cached for a few minutes)."""
         return self._public.get(key_id, fresh=fresh)
+
+    def customer_public_key(self, key_id: str, customer: CustomerNodeSpec) -> bytes:
+        """Y_c as the customer node reports it, checked against the Y_c the providers pinned.
+
+        Raises :class:`CustomerNodeUnavailable` ("mismatch") if ``customer`` is not the
+        node this key was created with, and ``InvalidRequest`` for a non-composed key.
+        """
+        info = self._scalar_info(key_id, RISTRETTO255)
+        if not info.composed:
+            raise InvalidRequest("not a customer-node key")
+        return customer_ops.public_key(self._customers.get(customer), self.fanout, info)
+
+    def check_customer_node(self, customer: CustomerNodeSpec) -> NodeHealth:
+        """Enrolment check: the node answers, signs with the enrolled identity key, runs as
+        a customer node with the enrolled X25519 key, and accepts this coordinator's
+        requests. Raises :class:`CustomerNodeUnavailable` with the reason otherwise."""
+        client = self._customers.get(customer)
+        started = time.monotonic()
+        body = customer_ops.node_info(client, self.fanout, customer)
+        latency = round((time.monotonic() - started) * 1000, 2)
+        return NodeHealth(
+            tprf.CUSTOMER_NODE_ID, customer.url, True, latency, get_str(body, "version", max_len=32)
+        )
 
     def health(self) -> list[NodeHealth]:
         """Per-node status and round-trip latency (signed ``/health`` answers only count)."""
@@ -222,6 +312,38 @@ class Coordinator:
         if not isinstance(info, ScalarKeyInfo) or info.group is not group:
             raise InvalidRequest(f"not a {group.name} DKG key")
         return info
+
+    def _tprf_once(
+        self, info: ScalarKeyInfo, inputs: Sequence[bytes], customer: CustomerNodeSpec | None
+    ) -> list[bytes] | None:
+        if not info.composed:
+            if customer is not None:
+                raise InvalidRequest("not a customer-node key")
+            return ops.tprf_once(self.fanout, info, inputs)
+        if customer is None:
+            raise CustomerNodeUnavailable("not_given")
+        client = self._customers.get(customer)
+        pending = self._pool.submit(customer_ops.evaluate, client, self.fanout, info, inputs)
+        try:
+            provider = ops.tprf_once(self.fanout, info, inputs)
+        except (KeyDisabled, KeyNotFound, InvalidRequest):
+            raise  # the key's own state at the providers says it all
+        except CoordinatorError:
+            pending.result()  # an outage: a failed customer node is the more specific cause
+            raise
+        part = pending.result()
+        if provider is None:
+            return None
+        return customer_ops.add(client, self.fanout, info, part, provider, inputs)
+
+    def _customer_call(
+        self, customer: CustomerNodeSpec | None, run: Callable[[Any], Any]
+    ) -> Future[Any] | None:
+        """Start a customer-node call in the background (None without a customer node)."""
+        if customer is None:
+            return None
+        client = self._customers.get(customer)
+        return self._pool.submit(run, client)
 
     def _with_fresh_retry(
         self, key_id: str, group: PrimeOrderGroup, attempt: Callable[[ScalarKeyInfo], Any]

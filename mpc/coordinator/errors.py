@@ -61,3 +61,31 @@ class DecryptionFailed(CoordinatorError):
 
     def __init__(self) -> None:
         super().__init__("no quorum of MPC nodes produced a verifiable RSA result")
+
+
+class CustomerNodeUnavailable(CoordinatorError):
+    """A composed key needs its customer node, and that node did not take part.
+
+    Raised even when every provider node is up: without the customer's part k_c
+    nobody can compute the key's output. ``reason`` is a stable code (see
+    ``REASONS``); the message says that the customer node is required and why.
+    """
+
+    REASONS = {
+        "not_given": "no customer node was given for this key",
+        "unreachable": "it is unreachable or timed out",
+        "unauthorized": "it does not accept this coordinator's requests",
+        "key_disabled": "it has the key disabled",
+        "key_held": "its operator has disabled the key there",
+        "key_not_found": "it does not know this key",
+        "key_destroyed": "it has destroyed its part of the key",
+        "misbehaved": "its answer did not verify (reported as misbehaviour)",
+        "mismatch": "it is not the customer node this key was created with",
+        "refused": "it refused the request",
+    }
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason if reason in self.REASONS else "refused"
+        super().__init__(
+            f"the customer node required by this key is unavailable: {self.REASONS[self.reason]}"
+        )

@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from mpc.crypto.errors import MpcError
+from mpc.crypto.tprf import CUSTOMER_NODE_ID
 
 from .errors import InvalidRequest, KeyDisabled, KeyNotFound, NodesUnavailable
 from .transport import NodeCallError, NodeClient, NodeMisbehaved, NodeRefused
@@ -122,6 +123,16 @@ class Fanout:
         except Exception:
             log.exception("misbehaviour hook failed")
 
+    def report_customer(self, url: str, operation: str, key_id: str | None, reason: str) -> None:
+        """Like :meth:`report`, for a customer node (node id 0, named by its URL)."""
+        log.warning("MPC customer node %s misbehaved during %s: %s", url, operation, reason)
+        if self._hook is None:
+            return
+        try:
+            self._hook(Misbehaviour(CUSTOMER_NODE_ID, operation, key_id, reason, customer=url))
+        except Exception:
+            log.exception("misbehaviour hook failed")
+
     def _guarded[T](self, call: Callable[[int], T], node_id: int) -> T:
         """Anything but a NodeCallError escaping a call means the node's answer was unusable."""
         try:
@@ -154,7 +165,7 @@ def raise_for_shortfall(gathered: Gathered[object], need: int, total: int) -> No
     cannot_serve = total - need
     if len(gathered.refused("key_not_found", "key_destroyed")) > cannot_serve:
         raise KeyNotFound()
-    if len(gathered.refused("key_disabled", "key_not_found", "key_destroyed")) > cannot_serve:
+    if len(gathered.refused("key_disabled", "key_held", "key_not_found", "key_destroyed")) > cannot_serve:
         raise KeyDisabled()
     if len(gathered.refused("bad_request", "invalid_input")) > cannot_serve:
         raise InvalidRequest("the MPC nodes rejected the request")

@@ -97,17 +97,27 @@ def _agreed_public(results: dict[int, Body]) -> Body:
 # -- dealerless ------------------------------------------------------------------------------
 
 
-def generate_scalar(fanout: Fanout, key_id: str, group: str, threshold: int, timeout: float) -> ScalarKeyInfo:
+def generate_scalar(
+    fanout: Fanout,
+    key_id: str,
+    group: str,
+    threshold: int,
+    timeout: float,
+    customer: tuple[bytes, bytes] | None = None,
+) -> ScalarKeyInfo:
+    """Dealerless DKG; ``customer`` = (Y_c, proof) pins a customer part into the key (composed key)."""
     if group not in GROUPS:
         raise InvalidRequest("group must be 'ristretto255' or 'ed25519'")
     ids = sorted(fanout.clients)
-    request = {
+    request: Body = {
         "key_id": key_id,
         "group": group,
         "threshold": threshold,
         "participants": ids,
         "session_id": b64e(secrets.token_bytes(32)),
     }
+    if customer is not None:
+        request["customer_public_key"], request["customer_proof"] = b64e(customer[0]), b64e(customer[1])
     deals = fanout.everyone(_post(fanout, "/keys/dkg/deal", request, timeout), operation="dkg", key_id=key_id)
     _require_all(deals, len(ids))
     final_request = {**request, "deals": [deals.results[i] for i in ids]}
@@ -119,6 +129,8 @@ def generate_scalar(fanout: Fanout, key_id: str, group: str, threshold: int, tim
         _require_all(finals, len(ids))
         body = _agreed_public(finals.results)
         pub = scalar_public_from_dict(body["public"])
+        if body["public"].get("customer_public_key") != request.get("customer_public_key"):
+            raise KeyGenerationFailed("MPC nodes did not pin the customer key part they were given")
     except Exception:
         _cleanup(fanout, key_id, finals.results, timeout)
         raise
@@ -131,6 +143,7 @@ def generate_scalar(fanout: Fanout, key_id: str, group: str, threshold: int, tim
         pub.commitments,
         0,
         "dealerless",
+        None if customer is None else customer[0],
     )
 
 
@@ -160,6 +173,9 @@ def refresh(fanout: Fanout, info: ScalarKeyInfo, timeout: float) -> RefreshRepor
     body = _agreed_public(finals.results)
     if scalar_public_from_dict(body["public"]).public_key != info.public_key:
         raise KeyGenerationFailed("refresh would change the public key; not committed")
+    pinned = None if info.customer_public_key is None else b64e(info.customer_public_key)
+    if body["public"].get("customer_public_key") != pinned:
+        raise KeyGenerationFailed("refresh would change the customer key part; not committed")
     commit = _post(fanout, f"{base}/commit", request, timeout)
     done = fanout.everyone(commit, operation="refresh", key_id=key_id)
     if done.failures:

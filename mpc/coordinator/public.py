@@ -13,10 +13,13 @@ import time
 from collections import Counter
 from typing import Any
 
+from mpc.crypto.group import RISTRETTO255
 from mpc.wire import (
     WireError,
     canonical,
     check_key_id,
+    element,
+    get_b64,
     get_dict,
     get_int,
     get_str,
@@ -42,6 +45,11 @@ def parse_public(node_id: int, key_id: str, body: dict[str, Any]) -> PublicInfo:
         if get_str(body, "kind", max_len=16) == "rsa":
             return RsaKeyInfo(key_id, rsa_params_from_dict(get_dict(body, "rsa")), epoch, provenance)
         pub = scalar_public_from_dict(get_dict(body, "scalar"))
+        customer = None
+        if body.get("customer_public_key") is not None:
+            if pub.group is not RISTRETTO255:
+                raise WireError("customer_public_key: only for ristretto255 keys")
+            customer = element(RISTRETTO255, get_b64(body, "customer_public_key", size=32))
     except WireError as exc:
         raise NodeMisbehaved(node_id, f"malformed public data ({exc})") from None
     return ScalarKeyInfo(
@@ -53,12 +61,20 @@ def parse_public(node_id: int, key_id: str, body: dict[str, Any]) -> PublicInfo:
         pub.commitments,
         epoch,
         provenance,
+        customer,
     )
 
 
+_NODE_LOCAL = frozenset({"state", "held"})
+
+
 def fingerprint(body: dict[str, Any]) -> bytes:
-    """What must be identical across nodes: everything but the node-local state."""
-    return canonical({k: v for k, v in body.items() if k != "state"})
+    """What must be identical across nodes: everything but the node-local state.
+
+    For a composed key that includes the pinned Y_c of the customer part, so the
+    coordinator uses a Y_c that t provider nodes agree on.
+    """
+    return canonical({k: v for k, v in body.items() if k not in _NODE_LOCAL})
 
 
 class PublicInfoCache:

@@ -33,6 +33,7 @@ from mpc.wire import (
     HDR_NONCE,
     HDR_SIGNATURE,
     HDR_TIMESTAMP,
+    Audience,
     b64d,
     b64e,
     new_nonce,
@@ -80,6 +81,17 @@ class NodeRefused(NodeCallError):
         super().__init__(node_id, f"refused ({status} {self.code})")
 
 
+def _truncated(response: http.client.HTTPResponse, data: bytes) -> bool:
+    """True if fewer body bytes arrived than Content-Length announced.
+
+    ``HTTPResponse.read(amt)`` returns a short body instead of raising when the peer
+    closes early (e.g. a node SIGKILLed between writing its headers and its body);
+    without this check that would surface as a bad signature and be blamed on the node.
+    """
+    announced = response.getheader("Content-Length")
+    return announced is not None and announced.isdigit() and len(data) < int(announced)
+
+
 @dataclass(frozen=True)
 class _Reply:
     status: int
@@ -109,9 +121,12 @@ class NodeClient:
         *,
         connect_timeout: float = 2.0,
         read_timeout: float = 2.0,
+        audience: str | None = None,
     ) -> None:
         self.entry = entry
         self.node_id = entry.node_id
+        # Customer nodes are addressed by "customer:<identity key>", providers by their id.
+        self.audience: Audience = audience if audience is not None else entry.node_id
         self._signer = signer
         self._caller = public_hex(signer)
         parts = urlsplit(entry.url)
@@ -124,7 +139,7 @@ class NodeClient:
         self.stats = NodeStats()
 
     def __repr__(self) -> str:
-        return f"NodeClient(node_id={self.node_id}, url={self.entry.url!r})"
+        return f"NodeClient(audience={self.audience!r}, url={self.entry.url!r})"
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -160,6 +175,8 @@ class NodeClient:
                 data = response.read(MAX_RESPONSE + 1)
                 if len(data) > MAX_RESPONSE:
                     raise NodeMisbehaved(self.node_id, "response too large")
+                if _truncated(response, data):  # the node died mid-response: an outage, not a lie
+                    raise NodeUnreachable(self.node_id, "connection lost during the response")
                 if not response.will_close:
                     self._release(conn)
                 else:
@@ -189,7 +206,7 @@ class NodeClient:
     ) -> None:
         full_path = self._prefix + path
         timestamp = int(time.time())
-        message = request_message(method, full_path, self.node_id, timestamp, nonce, body)
+        message = request_message(method, full_path, self.audience, timestamp, nonce, body)
         headers = {
             "Content-Type": "application/json",
             HDR_CALLER: self._caller,
@@ -205,13 +222,13 @@ class NodeClient:
 
     def _verify(self, reply: _Reply) -> dict[str, Any]:
         """Signature first: nothing in an unauthenticated body is even parsed."""
-        if reply.node != str(self.node_id):
+        if reply.node != str(self.audience):
             raise NodeMisbehaved(self.node_id, "response from the wrong node")
         try:
             raw_signature = b64d(reply.signature, field="signature", size=64)
         except ValueError:
             raise NodeMisbehaved(self.node_id, "response signature missing") from None
-        message = response_message(self.node_id, reply.nonce, reply.status, reply.body)
+        message = response_message(self.audience, reply.nonce, reply.status, reply.body)
         if not verify(self.entry.identity, raw_signature, message):
             raise NodeMisbehaved(self.node_id, "response signature invalid")
         status = reply.status

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from mpc.crypto import tprf
 from mpc.crypto.group import ED25519, PrimeOrderGroup
 from mpc.crypto.threshold_rsa import RsaPublicParams
 
@@ -24,6 +25,20 @@ class ScalarKeyInfo:
     commitments: tuple[bytes, ...]
     epoch: int
     provenance: str  # "dealerless"
+    customer_public_key: bytes | None = None
+    """Composed keys only: Y_c of the customer node's part, pinned by the provider nodes.
+    ``public_key`` and ``public_shares`` then describe the provider part k_p alone."""
+
+    @property
+    def composed(self) -> bool:
+        return self.customer_public_key is not None
+
+    @property
+    def composed_public_key(self) -> bytes:
+        """Y = Y_c + Y_p, the public key of k = k_c + k_p (composed keys only)."""
+        if self.customer_public_key is None:
+            raise ValueError("not a composed key")
+        return tprf.composed_public_key(self.customer_public_key, self.public_key)
 
     def public_key_der(self) -> bytes:
         """SubjectPublicKeyInfo DER (Ed25519 keys only: a PRF key has no public-key use)."""
@@ -62,10 +77,11 @@ PublicInfo = ScalarKeyInfo | RsaKeyInfo
 class Misbehaviour:
     """What the misbehaviour hook receives: which node, during what, and why."""
 
-    node_id: int
+    node_id: int  # 0 (tprf.CUSTOMER_NODE_ID) for a customer node, named by ``customer``
     operation: str
     key_id: str | None
     reason: str
+    customer: str | None = None  # the customer node's URL when it misbehaved
 
 
 @dataclass(frozen=True)
@@ -86,10 +102,13 @@ class FanoutReport:
     succeeded: tuple[int, ...]
     unreachable: tuple[int, ...] = ()
     refused: Mapping[int, str] = field(default_factory=dict)
+    customer: str | None = None
+    """Composed keys: "succeeded", or the ``CustomerNodeUnavailable.reason`` code of the
+    customer node's failure; None when no customer node was involved."""
 
     @property
     def complete(self) -> bool:
-        return not self.unreachable and not self.refused
+        return not self.unreachable and not self.refused and self.customer in (None, "succeeded")
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,15 @@ key that was split from an RFC test key reproduces the RFC outputs. Inputs are n
 blinded: the coordinator is trusted to see x (it needs the resulting key anyway).
 
 Customer-held key part: k = k_customer + k_provider, and Z = Z_customer + Z_provider,
-where the customer node proves its own DLEQ against its public key Y_c.
+where the customer node proves its own DLEQ against its public key Y_c. The customer
+node generates k_customer itself and publishes only Y_c with a Schnorr proof of
+knowledge bound to the key id (:func:`customer_key_proof`), so nobody can register a
+Y_c whose discrete log they do not know (a rogue key such as T - Y_provider).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,7 +28,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import InvalidEncoding, InvalidParameters, InvalidProof, NotEnoughShares
-from .group import RISTRETTO255, Element
+from .group import (
+    RISTRETTO255,
+    Element,
+    decode_scalar,
+    encode_scalar,
+    random_nonzero_scalar,
+    scalar_from_wide_bytes,
+)
 from .oprf import (
     MODE_VOPRF,
     Proof,
@@ -43,6 +54,7 @@ CUSTOMER_NODE_ID = 0
 """Node id used for the customer-held key part (never a Shamir id, those start at 1)."""
 _INPUT_LABEL = b"cockpit/tprf/input/v1"
 _AES_KEY_LABEL = b"cockpit/tprf/aes-256/v1"
+_CUSTOMER_POK_LABEL = b"cockpit/tprf/customer-key-pok/v1"
 _MAX_INPUT = (1 << 16) - 1
 
 
@@ -202,6 +214,68 @@ def combine_composed(
         raise InvalidParameters("customer evaluation must use CUSTOMER_NODE_ID")
     verify_partial_batch(customer, customer_public_key, inputs)
     provider = combine_batch(partials, public_shares, inputs, threshold)
+    return [G.add(zc, zp) for zc, zp in zip(customer.elements, provider, strict=True)]
+
+
+def new_customer_key() -> int:
+    """Customer node side: a fresh, uniformly random, non-zero key part k_customer."""
+    return random_nonzero_scalar()
+
+
+def _customer_challenge(public: Element, commitment: Element, context: bytes) -> int:
+    h = hashlib.sha512()
+    for part in (_CUSTOMER_POK_LABEL, context, public, commitment):
+        h.update(length_prefixed(part))
+    return scalar_from_wide_bytes(h.digest())
+
+
+def customer_key_proof(secret: int, context: bytes) -> bytes:
+    """Schnorr proof of knowledge of k_customer for Y_c = k_customer·G, bound to ``context``.
+
+    ``context`` is the key id: a proof made for one key cannot be replayed for another.
+    The output is R || μ (64 bytes) with μ = r + c·k and c = H(label, context, Y_c, R).
+    """
+    if not 0 < secret < G.order:
+        raise InvalidParameters("customer key part must be a non-zero scalar")
+    public = G.scalar_base_mult(secret)
+    nonce = random_nonzero_scalar()
+    commitment = G.scalar_base_mult(nonce)
+    mu = (nonce + _customer_challenge(public, commitment, context) * secret) % G.order
+    return commitment + encode_scalar(mu)
+
+
+def verify_customer_key_proof(public: Element, proof: bytes, context: bytes) -> Element:
+    """Check a :func:`customer_key_proof`; returns the validated Y_c or raises :class:`InvalidProof`."""
+    try:
+        if len(proof) != 64:
+            raise InvalidEncoding("proof must be 64 bytes")
+        y = G.decode_element(public)
+        commitment = G.decode_element(proof[:32])
+        mu = decode_scalar(proof[32:])
+    except InvalidEncoding as exc:
+        raise InvalidProof(CUSTOMER_NODE_ID, f"malformed customer key proof ({exc})") from exc
+    c = _customer_challenge(y, commitment, context)
+    if G.scalar_base_mult(mu) != G.add(commitment, G.scalar_mult(c, y)):
+        raise InvalidProof(CUSTOMER_NODE_ID, "customer key proof does not verify")
+    return y
+
+
+def add_customer_part(
+    customer: PartialEvaluation,
+    customer_public_key: Element,
+    provider: Sequence[Element],
+    inputs: Sequence[bytes],
+) -> list[Element]:
+    """Z = Z_customer + Z_provider for an already combined (and verified) provider part.
+
+    Like :func:`combine_composed`, for callers that verified and interpolated the
+    provider partials as they arrived; the customer's DLEQ proof is checked here.
+    """
+    if customer.node_id != CUSTOMER_NODE_ID:
+        raise InvalidParameters("customer evaluation must use CUSTOMER_NODE_ID")
+    if len(provider) != len(inputs):
+        raise InvalidParameters("one provider element per input is required")
+    verify_partial_batch(customer, customer_public_key, inputs)
     return [G.add(zc, zp) for zc, zp in zip(customer.elements, provider, strict=True)]
 
 

@@ -6,8 +6,8 @@ A request is accepted only if (in this order, cheapest first):
 2. the timestamp is within ±skew of the node's clock and not older than the
    process start (nonces are kept in memory, so this closes the replay window a
    restart would otherwise open);
-3. the Ed25519 signature covers method, path, *this* node's id, timestamp, nonce
-   and SHA-256(body);
+3. the Ed25519 signature covers method, path, *this* node's id (a customer node's
+   ``customer:<identity key>`` audience), timestamp, nonce and SHA-256(body);
 4. the nonce was not seen in the last skew window (remembered until ts + skew).
 
 Only then is the nonce remembered, so unauthenticated traffic cannot fill the cache;
@@ -28,6 +28,7 @@ from mpc.wire import (
     HDR_SIGNATURE,
     HDR_TIMESTAMP,
     NONCE_RE,
+    Audience,
     WireError,
     b64d,
     b64e,
@@ -71,7 +72,7 @@ class RequestAuthenticator:
 
     def __init__(
         self,
-        node_id: int,
+        node_id: Audience,
         trusted: list[str] | tuple[str, ...],
         *,
         skew: int = 60,
@@ -116,7 +117,7 @@ class RequestAuthenticator:
 class ResponseSigner:
     """Signs every response (errors included) with the node's identity key."""
 
-    def __init__(self, node_id: int, identity: Ed25519PrivateKey) -> None:
+    def __init__(self, node_id: Audience, identity: Ed25519PrivateKey) -> None:
         self._node_id = node_id
         self._identity = identity
 

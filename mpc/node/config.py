@@ -13,6 +13,11 @@ identity and X25519 public keys, plus the coordinator's public key and where the
 coordinator finds its private key. Nodes read it to pin their peers' keys, so the
 coordinator can relay DKG deals but can neither forge a peer's deal nor make a node
 seal a share to a key of its choosing.
+
+A *customer node* (``"role": "customer"``) runs the same software on the tenant's
+side. It is not in the cluster file and has no node id: the control plane enrols it
+by its :class:`CustomerNodeSpec` (URL, identity and X25519 public keys), and requests
+to it are signed for ``customer:<identity key>`` instead of a node id.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from mpc.wire import (
     MAX_NODE_ID,
     WireError,
+    customer_audience,
     ed25519_public_from_hex,
     get_int,
     get_list,
@@ -40,6 +46,7 @@ from mpc.wire import (
 )
 
 DEFAULT_MAX_BODY = 1 << 20
+ROLES = ("provider", "customer")
 
 
 class ConfigError(Exception):
@@ -106,6 +113,69 @@ class NodeEntry:
             "identity_public_key": public_hex(self.identity),
             "x25519_public_key": public_hex(self.x25519),
         }
+
+
+class InvalidCustomerNode(ConfigError, ValueError):
+    """A customer node entry is malformed (also a ``ValueError``, for form validation)."""
+
+
+@dataclass(frozen=True)
+class CustomerNodeSpec:
+    """A tenant's customer node as the control plane enrols it (public data only).
+
+    ``identity_public_key`` (Ed25519) and ``x25519_public_key`` are 64 lowercase hex
+    digits, exactly as ``python -m mpc.node init --customer`` prints them. The
+    coordinator pins the identity key: every answer of the customer node must be
+    signed with it. Hashable and comparable, so it can key caches.
+    """
+
+    url: str
+    identity_public_key: str
+    x25519_public_key: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.url, str) or len(self.url) > 512:
+            raise InvalidCustomerNode("customer node: url must be an http(s) URL")
+        if not self.url.startswith(("http://", "https://")):
+            raise InvalidCustomerNode("customer node: url must be an http(s) URL")
+        try:
+            ed25519_public_from_hex(self.identity_public_key, field="identity_public_key")
+            x25519_public_from_hex(self.x25519_public_key, field="x25519_public_key")
+        except WireError as exc:
+            raise InvalidCustomerNode(f"customer node: {exc}") from None
+
+    @property
+    def audience(self) -> str:
+        """What requests to this node are signed for (and what its responses name)."""
+        return customer_audience(self.identity_public_key)
+
+    def identity(self) -> Ed25519PublicKey:
+        return ed25519_public_from_hex(self.identity_public_key)
+
+    def x25519(self) -> X25519PublicKey:
+        return x25519_public_from_hex(self.x25519_public_key)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "role": "customer",
+            "url": self.url,
+            "identity_public_key": self.identity_public_key,
+            "x25519_public_key": self.x25519_public_key,
+        }
+
+    @classmethod
+    def from_json(cls, obj: object) -> CustomerNodeSpec:
+        """Parse what ``init --customer`` printed (``role`` is optional, must be "customer")."""
+        if not isinstance(obj, dict) or obj.get("role", "customer") != "customer":
+            raise InvalidCustomerNode("customer node: expected a customer node entry")
+        try:
+            return cls(
+                get_str(obj, "url", max_len=512),
+                get_str(obj, "identity_public_key", max_len=64),
+                get_str(obj, "x25519_public_key", max_len=64),
+            )
+        except WireError as exc:
+            raise InvalidCustomerNode(f"customer node: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -180,6 +250,11 @@ class NodeConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY
     clock_skew_seconds: int = 60
     frost_nonce_ttl_seconds: int = 60
+    role: str = "provider"  # or "customer": holds customer key parts only (node_id is 0)
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role == "customer"
 
     def cluster(self) -> ClusterSpec | None:
         """The pinned cluster (peer keys and threshold), if a cluster file is configured."""
@@ -197,9 +272,14 @@ def load_config(path: Path) -> NodeConfig:
         for key in trusted:
             ed25519_public_from_hex(key)
         cluster = obj.get("cluster_file")
+        role = obj.get("role", "provider")
+        if role not in ROLES:
+            raise ValueError("role: expected 'provider' or 'customer'")
+        if role == "customer" and cluster is not None:
+            raise ValueError("a customer node has no cluster file")
         return NodeConfig(
             path=path,
-            node_id=node_id_of(obj.get("node_id")),
+            node_id=0 if role == "customer" else node_id_of(obj.get("node_id")),
             host=get_str(obj, "host", max_len=255),
             port=get_int(obj, "port", lo=1, hi=65535),
             db_path=base / get_str(obj, "db_path"),
@@ -211,6 +291,7 @@ def load_config(path: Path) -> NodeConfig:
             max_body_bytes=int(obj.get("max_body_bytes", DEFAULT_MAX_BODY)),
             clock_skew_seconds=int(obj.get("clock_skew_seconds", 60)),
             frost_nonce_ttl_seconds=int(obj.get("frost_nonce_ttl_seconds", 60)),
+            role=role,
         )
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(f"node config {path}: {exc}") from None
@@ -219,15 +300,25 @@ def load_config(path: Path) -> NodeConfig:
 def init_node(
     directory: Path,
     *,
-    node_id: int,
+    node_id: int | None,
     port: int,
     coordinator_pubkeys: list[str],
     host: str = "127.0.0.1",
     cluster_file: str | None = None,
+    role: str = "provider",
 ) -> dict[str, Any]:
-    """Create a node directory (config + identity keys); returns the node's cluster entry."""
+    """Create a node directory (config + identity keys); returns the node's public entry.
+
+    For a provider that is its cluster-file entry; for ``role="customer"`` (no node
+    id, no cluster file) it is the :class:`CustomerNodeSpec` the tenant enrols.
+    """
+    if role not in ROLES:
+        raise ConfigError("role must be 'provider' or 'customer'")
+    if role == "customer" and (node_id is not None or cluster_file is not None):
+        raise ConfigError("a customer node has neither a node id nor a cluster file")
     try:
-        node_id_of(node_id)
+        if role == "provider":
+            node_id_of(node_id)
         for key in coordinator_pubkeys:
             ed25519_public_from_hex(key, field="coordinator public key")
     except WireError as exc:
@@ -240,7 +331,7 @@ def init_node(
     identity = new_ed25519_key_file(directory / "identity.key")
     x25519 = X25519PrivateKey.generate()
     write_secret_file(directory / "x25519.key", _raw_private(x25519))
-    doc = {
+    doc: dict[str, Any] = {
         "node_id": node_id,
         "host": host,
         "port": port,
@@ -251,8 +342,14 @@ def init_node(
         "trusted_coordinators": list(coordinator_pubkeys),
         "cluster_file": cluster_file,
     }
+    if role == "customer":
+        doc = {"role": "customer", **{k: v for k, v in doc.items() if k not in ("node_id", "cluster_file")}}
     config_path.write_text(json.dumps(doc, indent=2) + "\n")
-    entry = NodeEntry(node_id, f"http://{host}:{port}", identity.public_key(), x25519.public_key())
+    url = f"http://{host}:{port}"
+    if role == "customer":
+        return CustomerNodeSpec(url, public_hex(identity), public_hex(x25519)).to_json()
+    assert node_id is not None
+    entry = NodeEntry(node_id, url, identity.public_key(), x25519.public_key())
     return entry.to_json()
 
 

@@ -21,10 +21,19 @@ from mpc.crypto import threshold_rsa
 from mpc.crypto.frost import SigningNonces
 from mpc.crypto.group import PrimeOrderGroup
 from mpc.crypto.shamir import KeyShare
-from mpc.wire import key_share_from_dict, rsa_params_from_dict, rsa_share_from_dict
+from mpc.wire import (
+    Audience,
+    b64d,
+    customer_audience,
+    key_share_from_dict,
+    public_hex,
+    rsa_params_from_dict,
+    rsa_share_from_dict,
+    scalar,
+)
 
 from .config import NodeConfig, NodeEntry
-from .errors import BadRequest, Conflict, KeyDisabled, Overloaded
+from .errors import BadRequest, Conflict, KeyDisabled, KeyHeld, Overloaded
 from .store import KeyRecord, ShareStore
 
 VERSION = "0.1.0"
@@ -98,6 +107,17 @@ class NodeContext:
     def node_id(self) -> int:
         return self.config.node_id
 
+    @property
+    def is_customer(self) -> bool:
+        return self.config.is_customer
+
+    @property
+    def audience(self) -> Audience:
+        """What requests must be signed for and what responses name (see ``wire.customer_audience``)."""
+        if self.is_customer:
+            return customer_audience(public_hex(self.identity))
+        return self.node_id
+
     def fault(self, name: str) -> bool:
         return name in self.faults
 
@@ -130,6 +150,8 @@ class NodeContext:
     def usable(self, key_id: str, kind: str) -> tuple[KeyRecord, dict[str, Any]]:
         """Load an *enabled* key of the given kind; the node-side policy gate."""
         record = self.store.live(key_id)
+        if record.held:
+            raise KeyHeld()
         if record.state != "enabled":
             raise KeyDisabled()
         if record.kind != kind:
@@ -143,6 +165,11 @@ class NodeContext:
         if group is not None and share.group is not group:
             raise BadRequest("operation does not match the key's group")
         return record, share
+
+    def customer_secret(self, key_id: str) -> tuple[KeyRecord, int]:
+        """A customer node's whole key part k_c (customer nodes only)."""
+        record, payload = self.usable(key_id, "customer")
+        return record, scalar(b64d(payload.get("secret"), field="secret", size=32))
 
     def rsa_share(
         self, key_id: str

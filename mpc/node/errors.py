@@ -38,6 +38,12 @@ class KeyDisabled(NodeError):
     status, code, default_message = 403, "key_disabled", "key is disabled on this node"
 
 
+class KeyHeld(NodeError):
+    """The node's operator put a local hold on the key; the coordinator cannot lift it."""
+
+    status, code, default_message = 403, "key_held", "key is disabled by this node's operator"
+
+
 class NotFound(NodeError):
     status, code, default_message = 404, "not_found", "no such endpoint"
 

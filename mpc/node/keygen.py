@@ -13,6 +13,12 @@ DKG and refresh run through the coordinator as a relay, in two calls per node:
 The coordinator therefore sees only sealed shares and cannot forge or swap a deal.
 It does compare the returned ``broadcast_digest`` of all nodes, which catches a
 dealer that signed two different deals (equivocation).
+
+Composed keys (customer node): the DKG request also carries the customer part's
+public key Y_c and its proof of knowledge (made by the customer node, bound to the
+key id). Every node checks the proof, the value goes into every signed deal header
+(so all nodes provably agree on it) and is stored with the share; ``/public``
+reports it, so the coordinator learns Y_c from t provider nodes, not from a cache.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mpc.crypto import dkg
-from mpc.crypto.group import GROUPS, encode_scalar
+from mpc.crypto import dkg, tprf
+from mpc.crypto.errors import InvalidProof
+from mpc.crypto.group import GROUPS, RISTRETTO255, encode_scalar
 from mpc.crypto.shamir import KeyShare
 from mpc.wire import (
     WireError,
@@ -56,6 +63,21 @@ Body = dict[str, Any]
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _customer_part(key_id: str, group: object, body: Body) -> str | None:
+    """The composed key's Y_c (base64) after checking its proof of knowledge, or None."""
+    if body.get("customer_public_key") is None:
+        return None
+    if group is not RISTRETTO255:
+        raise BadRequest("a customer key part needs a ristretto255 key")
+    public = get_b64(body, "customer_public_key", size=32)
+    proof = get_b64(body, "customer_proof", size=64)
+    try:
+        tprf.verify_customer_key_proof(public, proof, key_id.encode())
+    except InvalidProof:
+        raise BadRequest("customer key proof does not verify") from None
+    return b64e(public)
 
 
 def _dkg_config(ctx: NodeContext, body: Body) -> tuple[str, dkg.DkgConfig]:
@@ -151,9 +173,13 @@ def _open_deals(
 
 
 def _finish(
-    config: dkg.DkgConfig, broadcasts: list[dkg.DealerBroadcast], share: KeyShare, epoch: int
+    config: dkg.DkgConfig,
+    broadcasts: list[dkg.DealerBroadcast],
+    share: KeyShare,
+    epoch: int,
+    customer: str | None = None,
 ) -> Body:
-    public = key_share_to_dict(share, include_secret=False)
+    public = _with_customer(key_share_to_dict(share, include_secret=False), customer)
     return {"public": public, "digest": b64e(dkg.broadcast_digest(config, broadcasts)), "epoch": epoch}
 
 
@@ -168,23 +194,37 @@ def _guard_dkg(run: Any) -> Any:
 # -- dealerless keygen ---------------------------------------------------------------------------
 
 
+def _dkg_header(key_id: str, config: dkg.DkgConfig, customer: str | None) -> Body:
+    header = _header("dkg", key_id, config, 0)
+    if customer is not None:
+        header["customer_public_key"] = customer
+    return header
+
+
 def dkg_deal(ctx: NodeContext, body: Body) -> Body:
     key_id, config = _dkg_config(ctx, body)
+    customer = _customer_part(key_id, config.group, body)
     if ctx.store.exists(key_id):
         raise KeyExists()
     ctx.claim_session(config.session_id)
     deal = dkg.deal(config, ctx.node_id)
-    return _signed_deal(ctx, _header("dkg", key_id, config, 0), config, deal)
+    return _signed_deal(ctx, _dkg_header(key_id, config, customer), config, deal)
 
 
 def dkg_finalize(ctx: NodeContext, body: Body) -> Body:
     key_id, config = _dkg_config(ctx, body)
-    header = _header("dkg", key_id, config, 0)
+    customer = _customer_part(key_id, config.group, body)
+    header = _dkg_header(key_id, config, customer)
     with ctx.key_lock(key_id):
         broadcasts, shares = _open_deals(ctx, header, config, body)
         share = _guard_dkg(lambda: dkg.finalize(config, ctx.node_id, broadcasts, shares))
-        ctx.store.create(key_id, "scalar", "dealerless", key_share_to_dict(share, include_secret=True))
-    return _finish(config, broadcasts, share, 0)
+        payload = _with_customer(key_share_to_dict(share, include_secret=True), customer)
+        ctx.store.create(key_id, "scalar", "dealerless", payload)
+    return _finish(config, broadcasts, share, 0, customer)
+
+
+def _with_customer(payload: Body, customer: str | None) -> Body:
+    return payload if customer is None else {**payload, "customer_public_key": customer}
 
 
 # -- proactive refresh ---------------------------------------------------------------------------
@@ -207,13 +247,15 @@ def refresh_deal(ctx: NodeContext, key_id: str, body: Body) -> Body:
 
 
 def refresh_finalize(ctx: NodeContext, key_id: str, body: Body) -> Body:
+    """Stage epoch e+1; a composed key keeps its pinned Y_c (k_c is never refreshed)."""
     with ctx.key_lock(key_id):
         epoch, share, config, header = _refresh_setup(ctx, key_id, body)
         broadcasts, shares = _open_deals(ctx, header, config, body)
         fresh = _guard_dkg(lambda: dkg.finalize_refresh(share, config.session_id, broadcasts, shares))
-        payload = key_share_to_dict(fresh, include_secret=True)
+        customer = ctx.store.load(key_id)[1].get("customer_public_key")
+        payload = _with_customer(key_share_to_dict(fresh, include_secret=True), customer)
         ctx.store.put_pending(key_id, epoch + 1, config.session_id.hex(), payload)
-    return _finish(config, broadcasts, fresh, epoch + 1)
+    return _finish(config, broadcasts, fresh, epoch + 1, customer)
 
 
 def refresh_commit(ctx: NodeContext, key_id: str, body: Body) -> Body:

@@ -6,12 +6,18 @@ keys), writes ``cluster.json`` for the coordinator, starts every node as a child
 process and stops them on Ctrl-C. Existing directories are reused, so keys
 survive restarts. :class:`LocalCluster` is the same thing as a library: tests
 start, kill (by PID) and restart individual nodes through it.
+
+``--customer NAME`` (repeatable) also creates and runs a customer node in ``DIR/NAME``
+(not in the cluster file; it trusts the same coordinator key) and prints the entry a
+tenant would enrol. Library users call :meth:`LocalCluster.add_customer`; nodes are
+addressed by provider id (int) or customer name (str) alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import signal
 import socket
@@ -27,6 +33,7 @@ from mpc.wire import public_hex
 
 from .config import (
     ClusterSpec,
+    CustomerNodeSpec,
     NodeEntry,
     init_node,
     load_config,
@@ -36,6 +43,9 @@ from .config import (
     set_cluster_file,
     write_cluster,
 )
+
+NodeRef = int | str
+"""A provider node's id, or a customer node's name (its directory under the root)."""
 
 COORDINATOR_KEY = "coordinator.key"
 CLUSTER_FILE = "cluster.json"
@@ -65,16 +75,17 @@ class LocalCluster:
         self.root = Path(root).resolve()
         self.n, self.threshold, self.base_port, self.host = nodes, threshold, base_port, host
         self.log_level = log_level
-        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+        self.processes: dict[NodeRef, subprocess.Popen[bytes]] = {}
+        self.customers: list[str] = []
 
     @property
     def cluster_file(self) -> Path:
         return self.root / CLUSTER_FILE
 
-    def node_dir(self, node_id: int) -> Path:
-        return self.root / f"node{node_id}"
+    def node_dir(self, node_id: NodeRef) -> Path:
+        return self.root / (node_id if isinstance(node_id, str) else f"node{node_id}")
 
-    def db_path(self, node_id: int) -> Path:
+    def db_path(self, node_id: NodeRef) -> Path:
         return load_config(self.node_dir(node_id) / "node.json").db_path
 
     # -- setup ------------------------------------------------------------------------------
@@ -103,9 +114,40 @@ class LocalCluster:
         x25519 = load_x25519_key(config.x25519_key_file).public_key()
         return NodeEntry(node_id, f"http://{config.host}:{config.port}", identity, x25519)
 
+    def add_customer(self, name: str = "customer", port: int | None = None) -> CustomerNodeSpec:
+        """Create (or reuse) a customer node in ``root/name``; returns its enrolment spec."""
+        if not name.isidentifier() or name.startswith("node"):
+            raise ValueError("customer node names are identifiers not starting with 'node'")
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key_path = self.root / COORDINATOR_KEY
+        coordinator = load_ed25519_key(key_path) if key_path.exists() else new_ed25519_key_file(key_path)
+        config_path = self.node_dir(name) / "node.json"
+        if not config_path.exists():
+            if port is None and self.base_port:  # after the providers' ports
+                port = self.base_port + self.n + len(self.customers)
+            init_node(
+                self.node_dir(name),
+                node_id=None,
+                port=port or free_port(self.host),
+                host=self.host,
+                coordinator_pubkeys=[public_hex(coordinator)],
+                role="customer",
+            )
+        if name not in self.customers:
+            self.customers.append(name)
+        return self.customer_spec(name)
+
+    def customer_spec(self, name: str) -> CustomerNodeSpec:
+        config = load_config(self.node_dir(name) / "node.json")
+        return CustomerNodeSpec(
+            f"http://{config.host}:{config.port}",
+            public_hex(load_ed25519_key(config.identity_key_file)),
+            public_hex(load_x25519_key(config.x25519_key_file)),
+        )
+
     # -- processes --------------------------------------------------------------------------
 
-    def start(self, node_id: int, faults: Iterable[str] = (), *, wait: bool = True) -> int:
+    def start(self, node_id: NodeRef, faults: Iterable[str] = (), *, wait: bool = True) -> int:
         """Start one node (optionally with test faults); returns its PID."""
         if node_id in self.processes and self.processes[node_id].poll() is None:
             raise RuntimeError(f"node {node_id} is already running")
@@ -129,7 +171,7 @@ class LocalCluster:
         for i in range(1, self.n + 1):
             self.wait_ready(i)
 
-    def wait_ready(self, node_id: int, timeout: float = 20.0) -> None:
+    def wait_ready(self, node_id: NodeRef, timeout: float = 20.0) -> None:
         """Poll ``GET /health`` until the node answers; fail fast if the process died."""
         config = load_config(self.node_dir(node_id) / "node.json")
         deadline = time.monotonic() + timeout
@@ -147,14 +189,14 @@ class LocalCluster:
                 conn.close()
         raise RuntimeError(f"node {node_id} did not become ready in {timeout} s")
 
-    def pid(self, node_id: int) -> int:
+    def pid(self, node_id: NodeRef) -> int:
         return self.processes[node_id].pid
 
-    def is_running(self, node_id: int) -> bool:
+    def is_running(self, node_id: NodeRef) -> bool:
         process = self.processes.get(node_id)
         return process is not None and process.poll() is None
 
-    def stop(self, node_id: int, *, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:
+    def stop(self, node_id: NodeRef, *, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:
         """Signal one node by PID and reap it (SIGKILL if it does not exit in time)."""
         process = self.processes.get(node_id)
         if process is None or process.poll() is not None:
@@ -166,7 +208,7 @@ class LocalCluster:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
 
-    def kill(self, node_id: int) -> None:
+    def kill(self, node_id: NodeRef) -> None:
         """SIGKILL: the node gets no chance to clean up, like a crash."""
         self.stop(node_id, sig=signal.SIGKILL)
 
@@ -192,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=int, default=2)
     parser.add_argument("--base-port", type=int, default=7101)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--customer", action="append", default=[], metavar="NAME", help="also run a customer node"
+    )
     args = parser.parse_args(argv)
     cluster = LocalCluster(
         args.dir, nodes=args.nodes, threshold=args.threshold, base_port=args.base_port, host=args.host
@@ -199,12 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     cluster.prepare()
+    specs = {name: cluster.add_customer(name) for name in args.customer}
     try:
         cluster.start_all()
         print(
             f"{args.nodes} MPC nodes up (t={args.threshold}); cluster file: {cluster.cluster_file}",
             flush=True,
         )
+        for name, spec in specs.items():
+            cluster.start(name)
+            print(f"customer node {name!r} up; enrol it with: {json.dumps(spec.to_json())}", flush=True)
         while all(cluster.is_running(i) for i in cluster.processes):
             time.sleep(0.5)
         print("a node exited; stopping the others (see its node.log)", file=sys.stderr)

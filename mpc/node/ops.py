@@ -1,7 +1,9 @@
 """Node side of key use and lifecycle: TPRF, FROST, threshold RSA, state, destroy, public.
 
-Every key operation goes through :meth:`NodeContext.usable`, so a disabled or
-destroyed key is refused here regardless of who asks. Each answer names the share
+Every key operation goes through :meth:`NodeContext.usable`, so a disabled, held or
+destroyed key is refused here regardless of who asks. A customer node serves the
+same ``tprf/evaluate`` route with its whole key part k_c (``tprf.evaluate_customer``)
+and creates that part itself in :func:`customer_generate`. Each answer names the share
 epoch it used, so the coordinator notices a refresh and re-reads public data
 before blaming a node for a proof that does not verify.
 """
@@ -17,6 +19,7 @@ from mpc.wire import (
     WireError,
     b64d,
     b64e,
+    check_key_id,
     get_b64,
     get_bool,
     get_dict,
@@ -27,12 +30,13 @@ from mpc.wire import (
     key_share_from_dict,
     key_share_to_dict,
     node_id_of,
+    public_hex,
     rsa_params_from_dict,
     rsa_params_to_dict,
 )
 
 from .context import VERSION, NodeContext
-from .errors import BadRequest
+from .errors import BadRequest, KeyExists, KeyHeld
 
 Body = dict[str, Any]
 MAX_BATCH = 1024
@@ -49,12 +53,39 @@ def tprf_evaluate(ctx: NodeContext, key_id: str, body: Body) -> Body:
     if not raw:
         raise BadRequest("at least one input is required")
     inputs = [b64d(x, field="inputs", max_size=MAX_PRF_INPUT) for x in raw]
-    record, share = ctx.scalar_share(key_id, RISTRETTO255)
-    partial = tprf.evaluate_partial_batch(share, inputs)
+    if ctx.is_customer:
+        record, secret = ctx.customer_secret(key_id)
+        partial = tprf.evaluate_customer(secret, inputs)
+    else:
+        record, share = ctx.scalar_share(key_id, RISTRETTO255)
+        partial = tprf.evaluate_partial_batch(share, inputs)
     elements = list(partial.elements)
     if ctx.fault("bad-partial"):
         elements[0] = RISTRETTO255.add(elements[0], RISTRETTO255.generator)
     return {"epoch": record.epoch, "elements": [b64e(z) for z in elements], "proof": b64e(partial.proof)}
+
+
+def customer_generate(ctx: NodeContext, body: Body) -> Body:
+    """Customer node: create k_c here; only Y_c = k_c·G and a proof of knowledge leave.
+
+    The proof is bound to the key id, so the provider nodes (which check it before
+    they pin Y_c) know the customer node holds log(Y_c) for this very key.
+    """
+    key_id = check_key_id(body.get("key_id"))
+    with ctx.key_lock(key_id):
+        if ctx.store.exists(key_id):
+            raise KeyExists()
+        secret = tprf.new_customer_key()
+        public_key = RISTRETTO255.scalar_base_mult(secret)
+        proof = tprf.customer_key_proof(secret, key_id.encode())
+        payload = {
+            "group": RISTRETTO255.name,
+            "public_key": b64e(public_key),
+            "secret": b64e(encode_scalar(secret)),
+        }
+        ctx.store.create(key_id, "customer", "customer-node", payload)
+        del secret, payload
+    return {"key_id": key_id, "public_key": b64e(public_key), "proof": b64e(proof), "epoch": 0}
 
 
 # -- FROST ---------------------------------------------------------------------------------------
@@ -126,11 +157,14 @@ def _list(value: object) -> list[Any]:
 
 
 def set_state(ctx: NodeContext, key_id: str, body: Body) -> Body:
+    """The coordinator's enable/disable. It cannot enable a key the operator holds."""
     enabled = get_bool(body, "enabled")
+    if enabled and ctx.store.live(key_id).held:
+        raise KeyHeld()
     record = ctx.store.set_state(key_id, enabled)
     if not enabled:
         ctx.nonces.drop_key(key_id)
-    return {"state": record.state}
+    return {"state": record.state, "held": record.held}
 
 
 def destroy(ctx: NodeContext, key_id: str, body: Body) -> Body:
@@ -149,12 +183,30 @@ def public(ctx: NodeContext, key_id: str, body: Body) -> Body:
         "state": record.state,
         "epoch": record.epoch,
         "provenance": record.provenance,
+        "held": record.held,
     }
     if record.kind == "scalar":
         out["scalar"] = key_share_to_dict(key_share_from_dict(payload, check=False), include_secret=False)
+        if "customer_public_key" in payload:  # composed key: the Y_c pinned at generation
+            out["customer_public_key"] = payload["customer_public_key"]
+    elif record.kind == "customer":
+        out["customer"] = {"group": payload["group"], "public_key": payload["public_key"]}
     else:
         out["rsa"] = rsa_params_to_dict(rsa_params_from_dict(get_dict(payload, "params")))
     return out
+
+
+def node_info(ctx: NodeContext, body: Body) -> Body:
+    """Authenticated self-description, for enrolment checks (a 200 proves the node trusts the caller)."""
+    audience = ctx.audience
+    return {
+        "role": ctx.config.role,
+        "audience": audience if isinstance(audience, str) else str(audience),
+        "identity_public_key": public_hex(ctx.identity),
+        "x25519_public_key": public_hex(ctx.x25519),
+        "version": VERSION,
+        "protocol": PROTOCOL,
+    }
 
 
 def health(ctx: NodeContext) -> Body:

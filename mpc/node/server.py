@@ -52,6 +52,8 @@ _GLOBAL_ROUTES: dict[str, Callable[[NodeContext, dict[str, Any]], dict[str, Any]
     "/keys/dkg/deal": keygen.dkg_deal,
     "/keys/dkg/finalize": keygen.dkg_finalize,
     "/keys/rsa/import": keygen.rsa_import,
+    "/keys/customer/generate": ops.customer_generate,
+    "/node/info": ops.node_info,
 }
 _KEY_ROUTES: dict[str, Handler] = {
     "tprf/evaluate": ops.tprf_evaluate,
@@ -66,6 +68,10 @@ _KEY_ROUTES: dict[str, Handler] = {
     "public": ops.public,
 }
 _KEY_ROUTE_RE = re.compile(rf"/keys/{_KEY}/(?P<op>[a-z]+(?:/[a-z]+)?)")
+# What each role serves; anything else is 404, as if the endpoint did not exist.
+_CUSTOMER_GLOBAL = frozenset({"/keys/customer/generate", "/node/info"})
+_CUSTOMER_KEY_OPS = frozenset({"tprf/evaluate", "state", "destroy", "public"})
+_PROVIDER_GLOBAL = frozenset(_GLOBAL_ROUTES) - {"/keys/customer/generate"}
 
 
 class NodeHttpServer(ThreadingHTTPServer):
@@ -144,11 +150,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _route(self) -> Callable[[dict[str, Any]], dict[str, Any]]:
         ctx = self.server.ctx
         if self.path in _GLOBAL_ROUTES:
+            if self.path not in (_CUSTOMER_GLOBAL if ctx.is_customer else _PROVIDER_GLOBAL):
+                raise NotFound()
             global_handler = _GLOBAL_ROUTES[self.path]
             return lambda body: global_handler(ctx, body)
         match = _KEY_ROUTE_RE.fullmatch(self.path)
         handler = _KEY_ROUTES.get(match["op"]) if match else None
-        if match is None or handler is None:
+        if match is None or handler is None or (ctx.is_customer and match["op"] not in _CUSTOMER_KEY_OPS):
             raise NotFound()
         key_id = match["key_id"]
         return lambda body: handler(ctx, key_id, body)
@@ -181,7 +189,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
-        self.send_header(HDR_NODE, str(self.server.ctx.node_id))
+        self.send_header(HDR_NODE, str(self.server.ctx.audience))
         self.send_header(HDR_SIGNATURE, signature)
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -250,8 +258,8 @@ def make_server(
     config: NodeConfig, faults: frozenset[str] = frozenset(), master_key: MasterKey | None = None
 ) -> NodeHttpServer:
     ctx = build_context(config, faults, master_key)
-    auth = RequestAuthenticator(config.node_id, config.trusted_coordinators, skew=config.clock_skew_seconds)
-    return NodeHttpServer(ctx, auth, ResponseSigner(config.node_id, ctx.identity))
+    auth = RequestAuthenticator(ctx.audience, config.trusted_coordinators, skew=config.clock_skew_seconds)
+    return NodeHttpServer(ctx, auth, ResponseSigner(ctx.audience, ctx.identity))
 
 
 def serve(config: NodeConfig, faults: frozenset[str] = frozenset()) -> None:
@@ -265,7 +273,7 @@ def serve(config: NodeConfig, faults: frozenset[str] = frozenset()) -> None:
     signal.signal(signal.SIGINT, stop)
     if faults:
         log.warning("node %s running with TEST FAULTS %s", config.node_id, sorted(faults))
-    log.info("mpc node %s listening on %s:%s", config.node_id, config.host, config.port)
+    log.info("mpc %s node %s listening on %s:%s", config.role, server.ctx.audience, config.host, config.port)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

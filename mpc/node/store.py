@@ -4,6 +4,12 @@ Schema::
 
     keys(key_id PK, kind, state, epoch, provenance, created_at, updated_at)
     shares(key_id, epoch, status, session, sealed, PRIMARY KEY (key_id, epoch))
+    holds(key_id PK, created_at)
+
+``holds`` is the node operator's own switch (``python -m mpc.node keys disable``): a
+held key is refused like a disabled one, and only the operator can lift the hold;
+the coordinator's ``state`` calls cannot. It is what lets a tenant running a
+customer node stop one key without asking the control plane.
 
 ``keys`` holds only metadata and is kept after destroy as a tombstone, so a
 destroyed id can never be re-created with fresh material by mistake. ``shares``
@@ -35,7 +41,7 @@ from mpc.wire import canonical, length_prefixed
 from .errors import Conflict, KeyDestroyed, KeyExists, KeyNotFound
 from .masterkey import MasterKey, MasterKeyError
 
-Kind = Literal["scalar", "rsa"]
+Kind = Literal["scalar", "rsa", "customer"]
 State = Literal["enabled", "disabled", "destroyed"]
 
 _SCHEMA = """
@@ -45,6 +51,7 @@ CREATE TABLE IF NOT EXISTS keys (
 CREATE TABLE IF NOT EXISTS shares (
     key_id TEXT NOT NULL, epoch INTEGER NOT NULL, status TEXT NOT NULL, session TEXT NOT NULL,
     sealed BLOB NOT NULL, PRIMARY KEY (key_id, epoch));
+CREATE TABLE IF NOT EXISTS holds (key_id TEXT PRIMARY KEY, created_at REAL NOT NULL);
 """
 
 
@@ -57,6 +64,11 @@ class KeyRecord:
     state: State
     epoch: int
     provenance: str
+    held: bool = False  # the node operator put a local hold on the key
+
+    @property
+    def usable(self) -> bool:
+        return self.state == "enabled" and not self.held
 
 
 class StoreIntegrityError(Exception):
@@ -91,11 +103,22 @@ class ShareStore:
         """Metadata of a live or destroyed key; unknown -> ``KeyNotFound``."""
         with self._lock:
             row = self._db.execute(
-                "SELECT key_id, kind, state, epoch, provenance FROM keys WHERE key_id = ?", (key_id,)
+                "SELECT k.key_id, k.kind, k.state, k.epoch, k.provenance, h.key_id IS NOT NULL"
+                " FROM keys k LEFT JOIN holds h ON h.key_id = k.key_id WHERE k.key_id = ?",
+                (key_id,),
             ).fetchone()
         if row is None:
             raise KeyNotFound()
-        return KeyRecord(*row)
+        return KeyRecord(*row[:5], bool(row[5]))
+
+    def records(self) -> list[KeyRecord]:
+        """Metadata of every key on this node, tombstones included (for the operator CLI)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT k.key_id, k.kind, k.state, k.epoch, k.provenance, h.key_id IS NOT NULL"
+                " FROM keys k LEFT JOIN holds h ON h.key_id = k.key_id ORDER BY k.created_at"
+            ).fetchall()
+        return [KeyRecord(*row[:5], bool(row[5])) for row in rows]
 
     def live(self, key_id: str) -> KeyRecord:
         """Like :meth:`record` but a destroyed key is ``KeyDestroyed``."""
@@ -191,7 +214,17 @@ class ShareStore:
                 "UPDATE keys SET state = ?, updated_at = ? WHERE key_id = ? AND state != 'destroyed'",
                 (state, time.time(), key_id),
             )
-        return KeyRecord(record.key_id, record.kind, state, record.epoch, record.provenance)
+        return KeyRecord(record.key_id, record.kind, state, record.epoch, record.provenance, record.held)
+
+    def set_hold(self, key_id: str, held: bool) -> KeyRecord:
+        """The operator's local switch (see module docstring); idempotent."""
+        record = self.live(key_id)
+        with self._lock, self._transaction():
+            if held:
+                self._db.execute("INSERT OR IGNORE INTO holds VALUES (?, ?)", (key_id, time.time()))
+            else:
+                self._db.execute("DELETE FROM holds WHERE key_id = ?", (key_id,))
+        return KeyRecord(record.key_id, record.kind, record.state, record.epoch, record.provenance, held)
 
     def destroy(self, key_id: str) -> None:
         """Delete every share row, keep a material-free tombstone, then VACUUM."""

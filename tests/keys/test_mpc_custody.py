@@ -149,3 +149,63 @@ def test_a_lying_node_is_excluded_and_audited(
     assert service.decrypt(key=key, ciphertext=sealed.value, caller=caller(world)).value == b"honest"
     event = AuditEvent.objects.filter(action="mpc.node_misbehaved").first()
     assert event is not None and event.target_id == "1"
+
+
+def test_a_key_that_requires_the_customer_node_stops_when_that_node_stops(
+    world: World, django_capture_on_commit_callbacks: Any, mpc_custody: Any
+) -> None:
+    spec = mpc_custody.customer("acme_dc")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {world.token_a}")
+    body = {
+        "name": "acme dc",
+        "url": spec.url,
+        "identity_public_key": spec.identity_public_key,
+        "x25519_public_key": spec.x25519_public_key,
+    }
+    enrolled = api.post("/api/v1/customer-nodes", data=json.dumps(body), content_type="application/json")
+    assert enrolled.status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):
+        key = services.key_create(
+            actor=world.admin_a, tenant=world.tenant_a, name="composed", spec="AES_256",
+            usage="ENCRYPT_DECRYPT", custody_name="mpc", customer_node_id=enrolled.json()["id"],
+        )  # fmt: skip
+    key.refresh_from_db()
+    assert key.state == KeyState.ENABLED and key.versions.get().handle.startswith("mpcc_")
+    sealed = service.encrypt(key=key, plaintext=b"only with the customer", caller=caller(world))
+    mpc_custody.cluster.stop("acme_dc")  # every provider node is still up
+    payload = json.dumps({"ciphertext": base64.b64encode(sealed.value).decode()})
+    response = api.post(f"/api/v1/keys/{key.pk}/decrypt", data=payload, content_type="application/json")
+    assert_error(response, 503, "custody_unavailable")
+    mpc_custody.cluster.start("acme_dc")
+    assert (
+        service.decrypt(key=key, ciphertext=sealed.value, caller=caller(world)).value
+        == b"only with the customer"
+    )
+
+
+def test_customer_nodes_are_tenant_scoped_and_checked_at_enrolment(world: World, mpc_custody: Any) -> None:
+    from keys.models import CustomerNode
+
+    api_b = Client(HTTP_AUTHORIZATION=f"Bearer {world.token_b}")
+    bogus = {
+        "name": "nope",
+        "url": "http://127.0.0.1:9",
+        "identity_public_key": "a" * 64,
+        "x25519_public_key": "b" * 64,
+    }
+    response = api_b.post("/api/v1/customer-nodes", data=json.dumps(bogus), content_type="application/json")
+    assert_error(response, 400, "invalid_request")
+    assert not CustomerNode.objects.exists()
+    node = CustomerNode.objects.create(
+        tenant=world.tenant_a,
+        name="a-node",
+        url="http://x",
+        identity_public_key="a" * 64,
+        x25519_public_key="b" * 64,
+    )
+    with pytest.raises(Exception, match="No such customer node"):
+        services.key_create(
+            actor=world.admin_b, tenant=world.tenant_b, name="steal", spec="AES_256", usage="ENCRYPT_DECRYPT",
+            custody_name="mpc", customer_node_id=str(node.pk),
+        )  # fmt: skip
+    assert world.tenant_a.name not in api_b.get("/api/v1/customer-nodes").content.decode()

@@ -197,3 +197,36 @@ def test_an_ed25519_share_is_refused() -> None:
     share = trusted_dealer_keygen(ED25519, 2, 3)[0]
     with pytest.raises(InvalidParameters):
         tprf.evaluate_partial(share, X)
+
+
+def test_customer_key_proof_binds_the_key_part_to_its_key_id(shares: dict[int, KeyShare]) -> None:
+    k_customer = tprf.new_customer_key()
+    y_customer = G.scalar_base_mult(k_customer)
+    proof = tprf.customer_key_proof(k_customer, b"key-1")
+    assert tprf.verify_customer_key_proof(y_customer, proof, b"key-1") == y_customer
+    rogue = G.sub(G.scalar_base_mult(random_scalar()), shares[1].public_key)  # T - Y_provider
+    bad = [
+        (y_customer, proof, b"key-2"),  # replayed for another key
+        (rogue, proof, b"key-1"),  # someone else's public key
+        (y_customer, proof[:32] + bytes(32), b"key-1"),
+        (y_customer, proof[:63], b"key-1"),
+    ]
+    for public, candidate, context in bad:
+        with pytest.raises(InvalidProof) as excinfo:
+            tprf.verify_customer_key_proof(public, candidate, context)
+        assert excinfo.value.node_id == tprf.CUSTOMER_NODE_ID
+    with pytest.raises(InvalidParameters):
+        tprf.customer_key_proof(0, b"key-1")
+
+
+def test_adding_the_customer_part_to_a_combined_provider_part(shares: dict[int, KeyShare]) -> None:
+    k_customer = tprf.new_customer_key()
+    inputs = [X, b"other"]
+    partials = [tprf.evaluate_partial_batch(shares[i], inputs) for i in (2, 3)]
+    provider = tprf.combine_batch(partials, _publics(shares), inputs, 2)
+    customer = tprf.evaluate_customer(k_customer, inputs)
+    y_customer = G.scalar_base_mult(k_customer)
+    zs = tprf.add_customer_part(customer, y_customer, provider, inputs)
+    assert zs == tprf.combine_composed(customer, y_customer, partials, _publics(shares), inputs, 2)
+    with pytest.raises(InvalidProof):
+        tprf.add_customer_part(customer, y_customer, provider, inputs[::-1])

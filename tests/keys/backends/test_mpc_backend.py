@@ -30,7 +30,7 @@ from keys.backends import (
     SigningAlgorithm,
     UnsupportedOperation,
 )
-from keys.backends.mpc import MpcBackend
+from keys.backends.mpc import CustomerNodeRequired, CustomerNodeSpec, MpcBackend
 from tests.keys.backends.test_conformance import (  # run here against MpcBackend
     AAD,
     _flip,
@@ -264,3 +264,80 @@ def test_invalid_arguments_are_rejected_before_the_nodes(backend: CustodyBackend
     handle = key_for(KeySpec.AES_256).handle
     with pytest.raises(InvalidArgument):
         backend.encrypt(handle, plaintext=b"x", aad=b"", iv=b"short")
+
+
+# -- customer nodes (composed AES keys) -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def customer(mpc_cluster: Harness) -> CustomerNodeSpec:
+    return mpc_cluster.customer("customer")
+
+
+@pytest.fixture(scope="module")
+def composed_backend(mpc_cluster: Harness, customer: CustomerNodeSpec) -> MpcBackend:
+    resolver = {"node": customer}
+    return MpcBackend(mpc_cluster.coordinator(), customer_for=lambda handle: resolver["node"])
+
+
+def test_composed_key_conformance(composed_backend: MpcBackend, customer: CustomerNodeSpec) -> None:
+    backend = composed_backend
+    assert isinstance(backend, CustodyBackend)
+    key = backend.generate(spec=KeySpec.AES_256, label="composed", customer=customer)
+    handle = key.handle
+    assert handle.startswith("mpcc_") and len(handle) == 37 and key.public_key_der is None
+    sealed = backend.encrypt(handle, plaintext=b"p" * 100, aad=AAD, iv=b"\x01" * 12)
+    assert sealed.iv == b"\x01" * 12
+    assert backend.decrypt(handle, ciphertext=sealed, aad=AAD) == b"p" * 100
+    with pytest.raises(InvalidCiphertext):
+        backend.decrypt(handle, ciphertext=sealed, aad=AAD + b"!")
+    with pytest.raises(InvalidArgument):
+        backend.encrypt(handle, plaintext=b"x", aad=b"", iv=b"short")
+    wrapped = backend.wrap(handle, key_material=b"m" * 24)
+    assert backend.unwrap(handle, wrapped=wrapped) == b"m" * 24
+    for operation in (Operation.SIGN, Operation.VERIFY, Operation.RSA_DECRYPT, Operation.PUBLIC_KEY):
+        with pytest.raises(UnsupportedOperation):
+            _call(backend, operation, handle)
+    # A plain key is not usable through the composed prefix, nor the other way round.
+    plain = backend.generate(spec=KeySpec.AES_256, label="plain").handle
+    for wrong in ("mpcc_" + plain[4:], "mpc_" + handle[5:]):
+        with pytest.raises(KeyMaterialNotFound):
+            backend.encrypt(wrong, plaintext=b"p", aad=b"")
+    backend.destroy(handle)
+    with pytest.raises(KeyMaterialNotFound):
+        backend.decrypt(handle, ciphertext=sealed, aad=AAD)
+
+
+@pytest.mark.parametrize("handle", ["mpcc_" + "0" * 32, "mpcc_" + "A" * 32, "mpcc_", "mpcc_00"])
+def test_unknown_or_malformed_composed_handles(composed_backend: MpcBackend, handle: str) -> None:
+    for operation in (Operation.ENCRYPT, Operation.DECRYPT, Operation.WRAP, Operation.UNWRAP):
+        with pytest.raises(KeyMaterialNotFound):
+            _call(composed_backend, operation, handle)
+
+
+def test_composed_keys_are_aes_only_and_need_a_resolver(
+    mpc_cluster: Harness, composed_backend: MpcBackend, customer: CustomerNodeSpec
+) -> None:
+    for spec in (KeySpec.ED25519, KeySpec.RSA_2048):
+        with pytest.raises(UnsupportedOperation, match="only AES_256"):
+            composed_backend.generate(spec=spec, label="no", customer=customer)
+    handle = composed_backend.generate(spec=KeySpec.AES_256, label="c", customer=customer).handle
+    without_resolver = MpcBackend(mpc_cluster.coordinator())
+    with pytest.raises(CustomerNodeRequired, match="customer node required") as excinfo:
+        without_resolver.encrypt(handle, plaintext=b"p", aad=b"")
+    assert isinstance(excinfo.value, BackendUnavailable)
+    composed_backend.check_customer_node(customer)
+    assert composed_backend.customer_node_health(customer)["ok"] is True
+    mpc_cluster.cluster.kill("customer")
+    try:
+        with pytest.raises(CustomerNodeRequired, match="unreachable"):
+            composed_backend.check_customer_node(customer)
+        assert composed_backend.customer_node_health(customer) == {
+            "id": "customer-node",
+            "ok": False,
+            "latency_ms": None,
+            "error": "unreachable",
+        }
+        composed_backend.health()  # the provider cluster itself is healthy
+    finally:
+        mpc_cluster.ensure_healthy()

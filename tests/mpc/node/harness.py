@@ -5,6 +5,7 @@ Nodes are started and stopped by PID through :class:`mpc.node.local.LocalCluster
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import time
@@ -17,8 +18,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mpc.coordinator import Coordinator, Misbehaviour
-from mpc.node.config import ClusterSpec, load_cluster, load_config, load_ed25519_key
-from mpc.node.local import LocalCluster
+from mpc.node.config import ClusterSpec, CustomerNodeSpec, load_cluster, load_config, load_ed25519_key
+from mpc.node.local import LocalCluster, NodeRef
 from mpc.node.masterkey import FileMasterKey
 from mpc.node.store import ShareStore
 from mpc.wire import (
@@ -44,7 +45,7 @@ class Reply:
 class Harness:
     cluster: LocalCluster
     reports: list[Misbehaviour] = field(default_factory=list)
-    faults: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    faults: dict[NodeRef, tuple[str, ...]] = field(default_factory=dict)
     coordinators: list[Coordinator] = field(default_factory=list)
 
     @property
@@ -66,37 +67,48 @@ class Harness:
         self.coordinators.append(coordinator)
         return coordinator
 
-    def restart(self, node_id: int, faults: tuple[str, ...] = ()) -> None:
+    def restart(self, node_id: NodeRef, faults: tuple[str, ...] = ()) -> None:
         self.cluster.stop(node_id)
         self.cluster.start(node_id, faults)
         self.faults[node_id] = faults
 
     def ensure_healthy(self) -> None:
-        for node_id in range(1, self.cluster.n + 1):
+        for node_id in [*range(1, self.cluster.n + 1), *self.cluster.customers]:
             if not self.cluster.is_running(node_id) or self.faults.get(node_id):
                 self.restart(node_id)
 
+    def customer(self, name: str = "customer") -> CustomerNodeSpec:
+        """A customer node process (a 4th node, not in the cluster file), started on first use."""
+        spec = self.cluster.add_customer(name)
+        if not self.cluster.is_running(name):
+            self.cluster.start(name)
+        return spec
+
     @contextmanager
-    def store(self, node_id: int) -> Iterator[ShareStore]:
+    def store(self, node_id: NodeRef) -> Iterator[ShareStore]:
         """A node's share store opened from the test process (with the node's master key)."""
         config = load_config(self.cluster.node_dir(node_id) / "node.json")
-        store = ShareStore(config.db_path, FileMasterKey(config.master_key_file), node_id)
+        store = ShareStore(config.db_path, FileMasterKey(config.master_key_file), config.node_id)
         try:
             yield store
         finally:
             store.close()
 
-    def has_share(self, node_id: int, key_id: str) -> bool:
+    def has_share(self, node_id: NodeRef, key_id: str) -> bool:
         with self.store(node_id) as store:
             return store.has_share_row(key_id)
 
-    def payload(self, node_id: int, key_id: str) -> dict[str, Any]:
+    def payload(self, node_id: NodeRef, key_id: str) -> dict[str, Any]:
         with self.store(node_id) as store:
             return store.load(key_id)[1]
 
+    def secret(self, node_id: NodeRef, key_id: str) -> int:
+        """A node's current secret scalar for a key (share, or a customer node's k_c), as a node reads it."""
+        return int.from_bytes(base64.b64decode(self.payload(node_id, key_id)["secret"]), "little")
+
     def raw(
         self,
-        node_id: int,
+        node_id: NodeRef,
         path: str,
         payload: dict[str, Any] | None = None,
         *,
@@ -104,7 +116,7 @@ class Harness:
         timestamp: int | None = None,
         nonce: str | None = None,
         body: bytes | None = None,
-        signed_for: int | None = None,
+        signed_for: int | str | None = None,
         method: str = "POST",
     ) -> Reply:
         """Hand-built signed request, for the authentication tests."""
@@ -112,7 +124,7 @@ class Harness:
         data = body if body is not None else json.dumps(payload or {}).encode()
         ts = int(time.time()) if timestamp is None else timestamp
         nonce = nonce or new_nonce()
-        message = request_message(method, path, signed_for or node_id, ts, nonce, data)
+        message = request_message(method, path, signed_for or self.audience(node_id), ts, nonce, data)
         headers = {
             HDR_CALLER: public_hex(key),
             HDR_TIMESTAMP: str(ts),
@@ -122,7 +134,11 @@ class Harness:
         }
         return self.send(node_id, method, path, data, headers)
 
-    def send(self, node_id: int, method: str, path: str, data: bytes, headers: dict[str, str]) -> Reply:
+    def audience(self, node_id: NodeRef) -> int | str:
+        """What a request to this node is signed for (a customer node's is derived from its key)."""
+        return self.cluster.customer_spec(node_id).audience if isinstance(node_id, str) else node_id
+
+    def send(self, node_id: NodeRef, method: str, path: str, data: bytes, headers: dict[str, str]) -> Reply:
         config = load_config(self.cluster.node_dir(node_id) / "node.json")
         conn = http.client.HTTPConnection(config.host, config.port, timeout=5)
         try:
