@@ -21,7 +21,7 @@ COPY mpc ./mpc
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
-RUN pip install --no-cache-dir . gunicorn \
+RUN pip install --no-cache-dir . \
  && COCKPIT_ENV=production SECRET_KEY=build-only-not-used-at-runtime-0123456789abcdefghijklmnop \
     COCKPIT_TOKEN_PEPPER=build-only-not-used-at-runtime-0123 \
     COCKPIT_CONNECTOR_SEAL_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= python manage.py collectstatic --noinput -v0

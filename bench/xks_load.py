@@ -1,0 +1,212 @@
+"""XKS load: signed Encrypt requests against a running Cockpit (gunicorn, 2 workers) on loopback.
+
+Run by hand: `.venv/bin/python bench/xks_load.py [--seconds 10] [--clients 16]`. It sets up a scratch
+Cockpit (SQLite file, or DATABASE_URL if set), a fresh SoftHSM2 token and three MPC node processes,
+creates an HSM key, an MPC key and one XKS binding, serves Cockpit with gunicorn and drives SigV4-signed
+Encrypt calls (botocore's signer) from client threads, next to a trivial authenticated endpoint
+(GET /api/v1/tenant with a token) as the ceiling. It prints requests/s and p50/p99/max latency.
+The load generator shares the 2 cores with the server, so figures understate a separate client host.
+AWS's budget for reference: 250 ms per call, up to 1,800 requests/s per key store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def setup(workdir: Path) -> dict[str, str]:
+    """Environment for a scratch Cockpit with SoftHSM2 and a 3-node MPC cluster (started here)."""
+    from keys_ops import setup_environment  # the same scratch SoftHSM2 token and key store as keys_ops
+
+    setup_environment(workdir)
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+    os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+    return dict(os.environ)
+
+
+def seed(cluster_file: Path) -> dict[str, str]:
+    """Tenant, HSM and MPC keys, an XKS binding and a service-account token; returns what clients need."""
+    import django
+
+    os.environ["COCKPIT_MPC_CLUSTER"] = str(cluster_file)
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from bench_support import build_keys
+
+    from connectors import services as connector_services
+    from keys import services as key_services
+    from tenants.models import ServiceAccount
+    from tenants.services import api_token_issue
+
+    keys = build_keys(["pkcs11"])
+    tenant = next(iter(keys.values())).tenant
+    mpc = key_services.key_create(
+        actor="bench",
+        tenant=tenant,
+        name="mpc-aes",
+        spec="AES_256",
+        usage="ENCRYPT_DECRYPT",
+        custody_name="mpc",
+    )
+    hsm = keys[("pkcs11", "AES_256")]
+    binding = connector_services.binding_create(
+        actor="bench", tenant=tenant, kind="aws_xks", name="bench", route=f"xks/{tenant.slug}",
+        keys=[connector_services.KeyRef(str(hsm.pk), "hsm"), connector_services.KeyRef(str(mpc.pk), "mpc")],
+        settings={"secondary_authorization": []},
+    )  # fmt: skip
+    credential = binding.credentials.get()
+    account = ServiceAccount.objects.create(tenant=tenant, name="bench")
+    admin = tenant.memberships.get(role="admin").user
+    _, token = api_token_issue(actor=admin, service_account=account, name="bench")
+    return {
+        "route": binding.route,
+        "akid": credential.access_key_id,
+        "secret": connector_services.credential_secret(credential),
+        "token": token,
+    }
+
+
+def xks_request(
+    seeded: dict[str, str], port: int, external_id: str
+) -> Callable[[], tuple[str, str, bytes, dict[str, str]]]:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    path = f"/{seeded['route']}/kms/xks/v1/keys/{external_id}/encrypt"
+    body = json.dumps(
+        {
+            "requestMetadata": {
+                "awsPrincipalArn": "arn:aws:iam::111122223333:role/bench",
+                "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/bench",
+                "kmsOperation": "Encrypt", "kmsRequestId": "bench",
+            },
+            "plaintext": base64.b64encode(os.urandom(32)).decode(), "encryptionAlgorithm": "AES_GCM",
+        }
+    ).encode()  # fmt: skip
+    signer = SigV4Auth(Credentials(seeded["akid"], seeded["secret"]), "kms-xks-proxy", "us-east-1")
+    host = f"127.0.0.1:{port}"
+
+    def build() -> tuple[str, str, bytes, dict[str, str]]:
+        request = AWSRequest(method="POST", url=f"http://{host}{path}", data=body, headers={"Host": host})
+        signer.add_auth(request)
+        return "POST", path, body, {**dict(request.headers.items()), "Content-Type": "application/json"}
+
+    return build
+
+
+def trivial_request(seeded: dict[str, str]) -> Callable[[], tuple[str, str, bytes, dict[str, str]]]:
+    headers = {"Authorization": f"Bearer {seeded['token']}"}
+    return lambda: ("GET", "/api/v1/tenant", b"", headers)
+
+
+def drive(
+    port: int, build: Callable[[], tuple[str, str, bytes, dict[str, str]]], seconds: float, clients: int
+) -> str:
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine, failed = [], 0
+        while time.perf_counter() < deadline:
+            method, path, body, headers = build()
+            started = time.perf_counter()
+            try:
+                conn.request(method, path, body=body or None, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except OSError:
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            mine.append(time.perf_counter() - started)
+            failed += 0 if ok else 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    p = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000  # noqa: E731
+    return (
+        f"{len(latencies) / seconds:9.0f} req/s  p50 {statistics.median(latencies) * 1000:7.1f} ms  "
+        f"p99 {p(0.99):7.1f} ms  max {latencies[-1] * 1000:7.1f} ms  errors {errors[0]}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="cockpit-xks-load-"))
+    env = setup(workdir)
+    from mpc.node.local import LocalCluster
+
+    cluster = LocalCluster(workdir / "mpc", nodes=3, threshold=2, log_level="WARNING")
+    cluster.prepare()
+    cluster.start_all()
+    server = None
+    try:
+        seeded = seed(cluster.cluster_file)
+        port = free_port()
+        env["COCKPIT_MPC_CLUSTER"] = str(cluster.cluster_file)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "cockpit.wsgi:application", "-b", f"127.0.0.1:{port}",
+             "-w", str(args.workers), "--log-level", "warning"],
+            cwd=ROOT, env={**env, "LOG_LEVEL": "WARNING"},
+        )  # fmt: skip
+        time.sleep(3)
+        print(f"gunicorn {args.workers} workers, {args.clients} client threads, {args.seconds:.0f} s each")
+        print(
+            f"trivial GET /api/v1/tenant   {drive(port, trivial_request(seeded), args.seconds, args.clients)}"
+        )
+        for label, external_id in (("HSM", "hsm"), ("MPC", "mpc")):
+            figures = drive(port, xks_request(seeded, port, external_id), args.seconds, args.clients)
+            print(f"XKS Encrypt, {label} key         {figures}")
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        cluster.stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
