@@ -97,10 +97,39 @@ def _version() -> str:
         return "dev"
 
 
+def _mpc_nodes(cluster_status: str) -> list[dict[str, str]]:
+    """One entry per MPC node, so KMS sees the fleet shrink (e.g. "EKM count dropping to one").
+
+    A node that answers is ACTIVE while the cluster as a whole passed the deep check, DEGRADED if the
+    cluster did not; a node that does not answer is UNAVAILABLE.
+    """
+    from keys.custody import mpc_node_health
+
+    nodes = mpc_node_health()
+    if not nodes:
+        return [{"id": "mpc", "model": _model("mpc"), "healthStatus": cluster_status}]
+    up = "ACTIVE" if cluster_status == "ACTIVE" else "DEGRADED"
+    return [
+        {
+            "id": str(n["id"]),
+            "model": "Cockpit MPC node",
+            "healthStatus": up if n.get("ok") else "UNAVAILABLE",
+        }
+        for n in nodes
+    ]
+
+
 def report(binding: ConnectorBinding) -> dict[str, Any]:
     """The GetHealthStatus response body for ``binding``."""
     names = _backends_for(binding)[:MAX_FLEET_ENTRIES]
-    fleet = [{"id": name, "model": _model(name), "healthStatus": backend_status(name)} for name in names]
+    fleet: list[dict[str, str]] = []
+    for name in names:
+        status = backend_status(name)
+        if name == "mpc":
+            fleet.extend(_mpc_nodes(status))
+        else:
+            fleet.append({"id": name, "model": _model(name), "healthStatus": status})
+    fleet = fleet[:MAX_FLEET_ENTRIES]
     if not fleet:
         fleet = [{"id": "none", "model": "no custody backend configured", "healthStatus": "UNAVAILABLE"}]
     return {

@@ -45,9 +45,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
         if tenant is not None and not options["reset"]:
+            self._refresh_connectors(tenant)
             self.stdout.write(
-                f"Demo tenant already set up. Its logins were printed when it was created and are kept in "
-                f"{credentials_path()} (run `manage.py bootstrap_demo --reset` for new ones)."
+                f"Demo tenant already set up. Its logins, keys and connector credentials are kept in "
+                f"{credentials_path()} (run `manage.py bootstrap_demo --reset` for new logins)."
             )
             return
         with transaction.atomic():
@@ -57,6 +58,15 @@ class Command(BaseCommand):
         self._save(tenant, logins, connectors)
         self._print(logins)
         self._print_connectors(connectors)
+
+    def _refresh_connectors(self, tenant: Tenant) -> None:
+        """Seed demo keys and bindings added since the demo was created (idempotent), keep the logins."""
+        path = credentials_path()
+        saved = json.loads(path.read_text()) if path.exists() else {"tenant": tenant.slug, "users": []}
+        saved.update(seed_connectors(tenant))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(saved, handle, indent=2)
 
     def _user(self, tenant: Tenant, username: str, email: str, roles: set[str]) -> dict[str, str]:
         user_model = get_user_model()

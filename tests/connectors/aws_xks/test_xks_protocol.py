@@ -378,3 +378,44 @@ def test_headers_signed_for_one_store_do_not_open_another(store_a: Store, store_
     )  # fmt: skip
     response = xks.send(store_b.url("encrypt", store_a.external_id), raw, headers)
     assert_xks_error(response, 401, "AuthenticationFailedException")
+
+
+@pytest.mark.usefixtures("mpc_custody")
+def test_health_lists_each_mpc_node_and_a_dead_one_as_unavailable(
+    world: Any, django_capture_on_commit_callbacks: Any, mpc_custody: Any, xks: Xks
+) -> None:
+    from connectors import services as connector_services
+    from testkit import make_key
+
+    key = make_key(
+        django_capture_on_commit_callbacks,
+        tenant=world.tenant_a,
+        actor=world.admin_a,
+        custody="mpc",
+        name="m",
+    )
+    binding = connector_services.binding_create(
+        actor="test", tenant=world.tenant_a, kind="aws_xks", name="mpc-store", route="xks/mpc-store",
+        keys=[connector_services.KeyRef(str(key.pk), "mpc-key")], settings={"secondary_authorization": []},
+    )  # fmt: skip
+    from xkskit import Store
+
+    credential = binding.credentials.get()
+    store = Store(
+        binding=binding, key=key, external_id="mpc-key", access_key_id=credential.access_key_id,
+        secret=connector_services.credential_secret(credential),
+    )  # fmt: skip
+    from connectors.aws_xks import health
+
+    health.forget()
+    body = {"requestMetadata": {"kmsRequestId": "r", "kmsOperation": "KmsHealthCheck"}}
+    xks.ok(store, store.url("health"), body)  # creates the health key while all nodes are up (DKG needs n)
+    health._results.clear()  # only the cached result: the next call checks again
+    mpc_custody.cluster.kill(3)
+    fleet = xks.ok(
+        store,
+        store.url("health"),
+        {"requestMetadata": {"kmsRequestId": "r", "kmsOperation": "KmsHealthCheck"}},
+    )["ekmFleetDetails"]
+    by_id = {entry["id"]: entry["healthStatus"] for entry in fleet}
+    assert by_id == {"mpc-node-1": "ACTIVE", "mpc-node-2": "ACTIVE", "mpc-node-3": "UNAVAILABLE"}
