@@ -251,6 +251,7 @@ class NodeConfig:
     clock_skew_seconds: int = 60
     frost_nonce_ttl_seconds: int = 60
     role: str = "provider"  # or "customer": holds customer key parts only (node_id is 0)
+    pkcs11_master_key: dict[str, str] | None = None  # module, token_label, pin_file[, key_label]
 
     @property
     def is_customer(self) -> bool:
@@ -261,6 +262,19 @@ class NodeConfig:
         if self.cluster_file is None or not self.cluster_file.exists():
             return None
         return load_cluster(self.cluster_file)
+
+
+def _pkcs11_settings(raw: object, base: Path) -> dict[str, str] | None:
+    """Validate the optional HSM master key section; the PIN is read from a file, never stored here."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("pkcs11_master_key: expected an object")
+    settings = {name: get_str(raw, name, max_len=1024) for name in ("module", "token_label", "pin_file")}
+    settings["pin_file"] = str(base / settings["pin_file"])
+    if "key_label" in raw:
+        settings["key_label"] = get_str(raw, "key_label", max_len=128)
+    return settings
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -292,6 +306,7 @@ def load_config(path: Path) -> NodeConfig:
             clock_skew_seconds=int(obj.get("clock_skew_seconds", 60)),
             frost_nonce_ttl_seconds=int(obj.get("frost_nonce_ttl_seconds", 60)),
             role=role,
+            pkcs11_master_key=_pkcs11_settings(obj.get("pkcs11_master_key"), base),
         )
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(f"node config {path}: {exc}") from None

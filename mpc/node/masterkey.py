@@ -85,3 +85,82 @@ class FileMasterKey:
             return self._aead.decrypt(sealed[:_IV_SIZE], sealed[_IV_SIZE:], aad)
         except InvalidTag:
             raise MasterKeyError("sealed record failed authentication") from None
+
+
+class Pkcs11MasterKey:
+    """The master key as a non-extractable AES-256 key in the node's own HSM (PKCS#11, CKM_AES_GCM).
+
+    Configured in node.json as ``"pkcs11_master_key": {"module": ..., "token_label": ..., "pin_file": ...,
+    "key_label": ...}``. The key is generated in the token on first use (TOKEN, SENSITIVE, not EXTRACTABLE)
+    and never leaves it; every seal/open is one GCM call in the token. python-pkcs11 opens modules such as
+    SoftHSM2 without locking flags, so every call holds one process-wide lock (nodes scale by processes).
+    """
+
+    def __init__(
+        self, module: str, token_label: str, pin: str, key_label: str = "cockpit-mpc-master"
+    ) -> None:
+        import threading
+
+        self._module, self._token_label, self._key_label = module, token_label, key_label
+        self._pin = pin
+        self._lock = threading.Lock()
+        self._session: object | None = None
+        self._key: object | None = None
+
+    def __repr__(self) -> str:
+        return f"Pkcs11MasterKey(token={self._token_label!r}, key={self._key_label!r})"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("master keys cannot be pickled")
+
+    def _token_key(self) -> object:
+        import pkcs11
+        from pkcs11 import Attribute, KeyType, ObjectClass
+
+        if self._key is None:
+            token = pkcs11.lib(self._module).get_token(token_label=self._token_label)
+            self._session = token.open(rw=True, user_pin=self._pin)
+            query = {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: self._key_label}
+            found = list(self._session.get_objects(query))  # type: ignore[attr-defined]
+            self._key = found[0] if found else self._session.generate_key(  # type: ignore[attr-defined]
+                KeyType.AES, 256, label=self._key_label, store=True,
+                template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False},
+            )  # fmt: skip
+        return self._key
+
+    def _gcm(self, iv: bytes, aad: bytes) -> tuple[object, object]:
+        from pkcs11 import GCMParams, Mechanism
+
+        return Mechanism.AES_GCM, GCMParams(iv, aad, 128)
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        iv = secrets.token_bytes(_IV_SIZE)
+        mechanism, params = self._gcm(iv, aad)
+        try:
+            with self._lock:
+                sealed = self._token_key().encrypt(plaintext, mechanism=mechanism, mechanism_param=params)  # type: ignore[attr-defined]
+        except Exception as exc:  # any token failure: the store must not continue with an unsealed value
+            raise MasterKeyError(f"HSM master key unavailable ({type(exc).__name__})") from None
+        return iv + bytes(sealed)
+
+    def open(self, sealed: bytes, aad: bytes) -> bytes:
+        if len(sealed) < _IV_SIZE + 16:
+            raise MasterKeyError("sealed record too short")
+        mechanism, params = self._gcm(sealed[:_IV_SIZE], aad)
+        try:
+            with self._lock:
+                return bytes(
+                    self._token_key().decrypt(sealed[_IV_SIZE:], mechanism=mechanism, mechanism_param=params)
+                )  # type: ignore[attr-defined]
+        except Exception:
+            raise MasterKeyError("sealed record failed authentication, or the HSM is unavailable") from None
+
+
+def master_key_from_config(settings: dict[str, str] | None, key_file: Path) -> MasterKey:
+    """A ``Pkcs11MasterKey`` when node.json configures one, else the file key."""
+    if not settings:
+        return FileMasterKey(key_file)
+    pin = Path(settings["pin_file"]).read_text().strip()
+    return Pkcs11MasterKey(
+        settings["module"], settings["token_label"], pin, settings.get("key_label", "cockpit-mpc-master")
+    )

@@ -41,7 +41,7 @@ from .errors import (
     NotFound,
     PayloadTooLarge,
 )
-from .masterkey import FileMasterKey, MasterKey
+from .masterkey import MasterKey, master_key_from_config
 from .store import ShareStore, StoreIntegrityError
 
 log = logging.getLogger("mpc.node")
@@ -247,7 +247,11 @@ def build_context(
         or own.x25519.public_bytes_raw() != x25519.public_key().public_bytes_raw()
     ):
         raise ConfigError("cluster file lists different keys for this node")
-    master = master_key if master_key is not None else FileMasterKey(config.master_key_file)
+    master = (
+        master_key
+        if master_key is not None
+        else master_key_from_config(config.pkcs11_master_key, config.master_key_file)
+    )
     store = ShareStore(config.db_path, master, config.node_id)
     nonces = FrostNonceStore(config.frost_nonce_ttl_seconds)
     threshold = cluster.threshold if cluster else 0

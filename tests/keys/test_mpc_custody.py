@@ -54,8 +54,11 @@ def test_aes_round_trip_and_data_keys(world: World, django_capture_on_commit_cal
     assert service.decrypt(key=key, ciphertext=result.value, caller=caller(world)).value == data_key
 
 
-def test_rsa_decrypts_oaep_sha256_and_sha1(world: World, django_capture_on_commit_callbacks: Any) -> None:
-    key = mpc_key(world, django_capture_on_commit_callbacks, spec="RSA_2048")
+@pytest.mark.parametrize("spec", ["RSA_2048", "RSA_3072", "RSA_4096"])
+def test_rsa_decrypts_oaep_sha256_and_sha1(
+    world: World, django_capture_on_commit_callbacks: Any, spec: str
+) -> None:
+    key = mpc_key(world, django_capture_on_commit_callbacks, spec=spec)
     public = serialization.load_der_public_key(service.public_key(key=key, caller=caller(world)).value)
     for name, algorithm in (("RSAES_OAEP_SHA_256", hashes.SHA256()), ("RSAES_OAEP_SHA_1", hashes.SHA1())):
         ct = public.encrypt(
