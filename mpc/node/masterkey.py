@@ -119,7 +119,10 @@ class Pkcs11MasterKey:
 
         if self._key is None:
             token = pkcs11.lib(self._module).get_token(token_label=self._token_label)
-            self._session = token.open(rw=True, user_pin=self._pin)
+            try:
+                self._session = token.open(rw=True, user_pin=self._pin)
+            except pkcs11.exceptions.UserAlreadyLoggedIn:  # login is per process and token in PKCS#11
+                self._session = token.open(rw=True)
             query = {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: self._key_label}
             found = list(self._session.get_objects(query))  # type: ignore[attr-defined]
             self._key = found[0] if found else self._session.generate_key(  # type: ignore[attr-defined]
