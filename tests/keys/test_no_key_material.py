@@ -71,7 +71,8 @@ def test_key_bytes_and_plaintext_never_reach_db_or_logs(
         content_type="application/json",
     )
     assert base64.b64decode(opened.json()["plaintext"]) == PLAINTEXT
-    tampered = base64.b64encode(base64.b64decode(sealed)[:-1] + b"\x00").decode()
+    raw = base64.b64decode(sealed)
+    tampered = base64.b64encode(raw[:-1] + bytes([raw[-1] ^ 1])).decode()  # always differs from the original
     failed = client.post(
         f"/api/v1/keys/{key.pk}/decrypt",
         data=json.dumps({"ciphertext": tampered}),
