@@ -16,10 +16,6 @@ from tenants.selectors import members_of
 from tenants.views.decorators import tenant_page
 
 SECTIONS = {
-    "connectors": (
-        "Connectors",
-        "Bind AWS XKS, Microsoft DKE, Google CSE, Salesforce and Vault to your keys.",
-    ),
     "billing": ("Billing", "Your plan, usage and monthly reports."),
 }
 
