@@ -191,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {
     "keys-destroy-due": {"task": "keys.destroy_due", "schedule": 3600.0},
     "approvals-expire-stale": {"task": "approvals.expire_stale", "schedule": 300.0},
     "approvals-release-due": {"task": "approvals.release_due", "schedule": 60.0},
+    "connectors-prune-calls": {"task": "connectors.prune_calls", "schedule": 86400.0},
 }
 
 # --- Auth, OTP, lockout ----------------------------------------------------------------------------------

@@ -52,8 +52,3 @@ def active_credential(*, binding: ConnectorBinding, access_key_id: str) -> Bindi
 def recent_calls(*, binding: ConnectorBinding, limit: int = 50) -> QuerySet[ConnectorCall]:
     """The binding's latest provider calls, newest first."""
     return binding.calls.all()[:limit]
-
-
-def bindings_using_key(*, key_id: str | uuid.UUID) -> QuerySet[ConnectorBinding]:
-    """Bindings that name a key (shown before destructive actions on it)."""
-    return ConnectorBinding.objects.filter(bound_keys__key_id=key_id).distinct()

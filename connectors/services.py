@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import audit
-from cockpit.errors import Conflict, InvalidRequest, NotFound
+from cockpit.errors import Conflict, InvalidRequest
 from connectors.models import (
     BindingCredential,
     BindingKey,
@@ -256,13 +256,3 @@ def prune_calls() -> int:
     """Drop call records older than the retention (the audit log keeps everything)."""
     deleted, _ = ConnectorCall.objects.filter(at__lt=timezone.now() - CALL_RETENTION).delete()
     return deleted
-
-
-def find_binding_key(binding: ConnectorBinding, external_id: str) -> Key:
-    """The key behind ``external_id`` in this binding, or NotFound."""
-    from connectors.selectors import bound_key
-
-    found = bound_key(binding=binding, external_id=external_id)
-    if found is None:
-        raise NotFound("No such key in this binding.")
-    return found.key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
@@ -71,6 +72,12 @@ def key_inventory(*, tenant: Tenant) -> list[dict[str, object]]:
 def customer_nodes_of(*, tenant: Tenant) -> QuerySet[CustomerNode]:
     """MPC nodes the tenant runs itself."""
     return CustomerNode.objects.filter(tenant=tenant).order_by("name")
+
+
+def bindings_of_key(*, key: Key) -> list[Any]:
+    """The connector bindings that name this key (through the reverse relation: keys imports no connector
+    code), shown on the key page and before destructive actions."""
+    return list(key.bindings.select_related("binding").order_by("binding__name"))
 
 
 def keys_due_for_rotation() -> QuerySet[Key]:

@@ -19,7 +19,14 @@ from keys import services
 from keys.custody import available_custody
 from keys.forms import CustomerNodeForm, KeyCreateForm, ScheduleDeletionForm
 from keys.models import Key
-from keys.selectors import current_version, customer_nodes_of, key_of, keys_of, operation_totals
+from keys.selectors import (
+    bindings_of_key,
+    current_version,
+    customer_nodes_of,
+    key_of,
+    keys_of,
+    operation_totals,
+)
 from tenants.models import Role
 from tenants.views.decorators import tenant_page
 
@@ -60,6 +67,7 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         "key": key,
         "current": current_version(key=key),
         "versions": key.versions.all(),
+        "bound": bindings_of_key(key=key),
         "history": key.state_changes.all()[:50],
         "operations": operation_totals(key=key),
         "deletion_form": ScheduleDeletionForm(),

@@ -260,3 +260,26 @@ def test_binding_page_shows_what_to_paste(bound: World) -> None:
         and bound.extras["credential_a"].access_key_id in html
     )
     assert "No calls yet" in html
+
+
+def test_call_records_are_pruned_after_retention(bound: World) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from connectors.models import ConnectorCall
+    from connectors.tasks import prune_calls
+
+    binding = bound.extras["binding_a"]
+    services.record_call(binding=binding, operation="encrypt", outcome="OK", latency_ms=1.0)
+    services.record_call(binding=binding, operation="decrypt", outcome="OK", latency_ms=1.0)
+    ConnectorCall.objects.filter(operation="encrypt").update(at=timezone.now() - timedelta(days=8))
+    assert prune_calls() == 1
+    assert list(ConnectorCall.objects.values_list("operation", flat=True)) == ["decrypt"]
+
+
+def test_key_page_names_the_bindings_that_use_the_key(bound: World) -> None:
+    key = bound.extras["key_a"]
+    html = verified_client(bound.officer_a).get(f"/t/{bound.tenant_a.slug}/keys/{key.pk}/").content.decode()
+    assert "store-a" in html and "store-a-key" in html and "No connector uses this key yet" not in html
+    assert "store-b" not in html
