@@ -36,10 +36,16 @@ def pkcs11_config() -> Pkcs11Config | None:
         return Pkcs11Config(settings.PKCS11_MODULE, settings.PKCS11_TOKEN_LABEL, settings.PKCS11_PIN)
     path = Path(settings.PKCS11_DEV_CONFIG)
     if settings.DEVELOPMENT and path.is_file():
-        data = json.loads(path.read_text())
-        os.environ.setdefault("SOFTHSM2_CONF", data["softhsm2_conf"])
-        return Pkcs11Config(data["module"], data["token_label"], data["pin"])
+        return _dev_pkcs11_config(str(path), path.stat().st_mtime_ns)
     return None
+
+
+@cache
+def _dev_pkcs11_config(path: str, mtime_ns: int) -> Pkcs11Config:
+    """The development token file, parsed once per version of the file (it sits on the key-operation path)."""
+    data = json.loads(Path(path).read_text())
+    os.environ.setdefault("SOFTHSM2_CONF", data["softhsm2_conf"])
+    return Pkcs11Config(data["module"], data["token_label"], data["pin"])
 
 
 def mpc_cluster_file() -> Path | None:
@@ -119,15 +125,29 @@ def _build(name: str, fingerprint: tuple[object, ...]) -> CustodyBackend:
     raise InvalidRequest(f"Unknown custody backend {name!r}.")
 
 
-def _fingerprint(name: str) -> tuple[object, ...]:
+def _fingerprint(name: str) -> tuple[object, ...] | None:
+    """What the backend for ``name`` is built from, or None when this deployment does not offer it.
+
+    Computed once per call of ``get_backend`` (the key-operation path): offering and configuration come
+    from the same reads, and a changed configuration builds a new backend.
+    """
     if name == Custody.SOFTWARE:
-        return (settings.SOFTWARE_MASTER_KEY, str(settings.SOFTWARE_KEY_DIR))
+        return (
+            (settings.SOFTWARE_MASTER_KEY, str(settings.SOFTWARE_KEY_DIR))
+            if settings.SOFTWARE_KEYS_ENABLED
+            else None
+        )
     if name == Custody.PKCS11:
-        return (pkcs11_config(),)
+        config = pkcs11_config()
+        return (config,) if config is not None else None
     if name == Custody.MPC:
         cluster = mpc_cluster_file()
-        return (str(cluster), cluster.stat().st_mtime if cluster and cluster.exists() else None)
-    return ()
+        return (
+            (str(cluster), cluster.stat().st_mtime if cluster.exists() else None)
+            if cluster is not None
+            else None
+        )
+    return None
 
 
 def available_custody() -> list[Custody]:
@@ -144,15 +164,17 @@ def available_custody() -> list[Custody]:
 
 def get_backend(name: str) -> CustodyBackend:
     """The backend for ``name``; DependencyUnavailable when this deployment does not offer it."""
-    if name not in available_custody():
+    fingerprint = _fingerprint(name)
+    if fingerprint is None:
         raise DependencyUnavailable(f"The custody backend {name!r} is not configured here.")
     with _lock:
-        return _build(name, _fingerprint(name))
+        return _build(name, fingerprint)
 
 
 def reset_backends() -> None:
     """Forget built backends (tests and reconfiguration)."""
     _build.cache_clear()
+    _dev_pkcs11_config.cache_clear()
 
 
 def mpc_node_health() -> list[dict[str, object]]:

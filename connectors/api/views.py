@@ -12,18 +12,13 @@ from rest_framework.response import Response
 from approvals.api.serializers import ApprovalRequestOut
 from approvals.api.views import render as render_request
 from approvals.services import request_create
+from cockpit.api.validation import validated
 from cockpit.errors import NotFound
 from connectors import services
 from connectors.api import serializers as s
 from connectors.models import BindingCredential, ConnectorBinding
 from connectors.selectors import binding_of, bindings_of
 from tenants.api.base import TenantAPIView
-
-
-def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    body = serializer_class(data=data)
-    body.is_valid(raise_exception=True)
-    return dict(body.validated_data)
 
 
 def _refs(items: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -50,7 +45,7 @@ class BindingList(TenantAPIView):
         request=s.BindingIn, responses={202: ApprovalRequestOut}, summary="Request a binding (dual control)"
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.BindingIn, request.data)
+        data = validated(s.BindingIn, request.data)
         params = {**data, "keys": _refs(data["keys"])}
         return render_request(
             request_create(actor=self.actor, tenant=self.tenant, operation="connectors.bind", params=params),
@@ -93,7 +88,7 @@ class BindingWiden(BindingScoped):
     )
     def post(self, request: Request, binding_id: str) -> Response:
         binding = self.binding(binding_id)
-        data = _valid(s.WidenIn, request.data)
+        data = validated(s.WidenIn, request.data)
         params = {"binding_id": str(binding.pk), "keys": _refs(data["keys"])}
         return render_request(
             request_create(actor=self.actor, tenant=self.tenant, operation="connectors.widen", params=params),

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from approvals.api.serializers import ApprovalRequestOut
 from approvals.api.views import render as render_request
 from approvals.services import request_create
+from cockpit.api.validation import validated
 from keys import service, services
 from keys.api import serializers as s
 from keys.models import Key
@@ -22,12 +23,6 @@ from tenants.api.base import TenantAPIView
 
 def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
-
-
-def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    body = serializer_class(data=data)
-    body.is_valid(raise_exception=True)
-    return dict(body.validated_data)
 
 
 class KeyScoped(TenantAPIView):
@@ -50,7 +45,7 @@ class KeyList(TenantAPIView):
         request=s.KeyCreateIn, responses={202: ApprovalRequestOut}, summary="Request a new key (dual control)"
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.KeyCreateIn, request.data)
+        data = validated(s.KeyCreateIn, request.data)
         params = {**data, "rotation_period_days": data.get("rotation_period_days")}
         filed = request_create(actor=self.actor, tenant=self.tenant, operation="keys.create", params=params)
         return render_request(filed, status=202)
@@ -64,7 +59,7 @@ class KeyDetail(KeyScoped):
     @extend_schema(request=s.KeyUpdateIn, responses=s.KeyDetailOut, summary="Change the description")
     def patch(self, request: Request, key_id: str) -> Response:
         key = self.key(key_id)
-        data = _valid(s.KeyUpdateIn, request.data)
+        data = validated(s.KeyUpdateIn, request.data)
         key = services.key_update_description(actor=self.actor, key=key, description=data["description"])
         return Response(s.KeyDetailOut(key).data)
 
@@ -77,7 +72,7 @@ class _Lifecycle(KeyScoped):
 
     def post(self, request: Request, key_id: str) -> Response:
         key = self.key(key_id)
-        data = _valid(self.takes_input, request.data) if self.takes_input else {}
+        data = validated(self.takes_input, request.data) if self.takes_input else {}
         self.apply(key, data)
         key.refresh_from_db()
         return Response(s.KeyDetailOut(key).data)
@@ -91,7 +86,7 @@ class _Requested(KeyScoped):
 
     def post(self, request: Request, key_id: str) -> Response:
         key = self.key(key_id)
-        data = _valid(self.takes_input, request.data) if self.takes_input else {}
+        data = validated(self.takes_input, request.data) if self.takes_input else {}
         params = {"key_id": str(key.pk), **data}
         return render_request(
             request_create(actor=self.actor, tenant=self.tenant, operation=self.operation, params=params), 202
@@ -144,7 +139,7 @@ class KeyEncrypt(KeyScoped):
     )
     def post(self, request: Request, key_id: str) -> Response:
         key = self.key(key_id)
-        data = _valid(s.EncryptIn, request.data)
+        data = validated(s.EncryptIn, request.data)
         result = service.encrypt(key=key, plaintext=data["plaintext"], aad=data["aad"], caller=self.caller)
         return Response(
             {"key_id": str(key.pk), "key_version": result.version, "ciphertext": _b64(result.value)}
@@ -159,7 +154,7 @@ class KeyDecrypt(KeyScoped):
     )
     def post(self, request: Request, key_id: str) -> Response:
         key = self.key(key_id)
-        data = _valid(s.DecryptIn, request.data)
+        data = validated(s.DecryptIn, request.data)
         result = service.decrypt(
             key=key, ciphertext=data["ciphertext"], aad=data["aad"], caller=self.caller,
             algorithm=data.get("algorithm"), key_version=data.get("key_version"),
@@ -177,7 +172,7 @@ class KeyGenerateDataKey(KeyScoped):
     )
     def post(self, request: Request, key_id: str) -> Response:
         key = self.key(key_id)
-        data = _valid(s.DataKeyIn, request.data)
+        data = validated(s.DataKeyIn, request.data)
         result, plaintext = service.generate_data_key(
             key=key, number_of_bytes=data["number_of_bytes"], aad=data["aad"], caller=self.caller
         )
@@ -196,7 +191,7 @@ class KeySign(KeyScoped):
     )
     def post(self, request: Request, key_id: str) -> Response:
         key = self.key(key_id)
-        data = _valid(s.SignIn, request.data)
+        data = validated(s.SignIn, request.data)
         result = service.sign(
             key=key, message=data["message"], algorithm=data["algorithm"], caller=self.caller
         )
@@ -216,7 +211,7 @@ class KeyVerify(KeyScoped):
     )
     def post(self, request: Request, key_id: str) -> Response:
         key = self.key(key_id)
-        data = _valid(s.VerifyIn, request.data)
+        data = validated(s.VerifyIn, request.data)
         version, valid = service.verify(
             key=key, message=data["message"], signature=data["signature"], algorithm=data["algorithm"],
             caller=self.caller, key_version=data.get("key_version"),
@@ -232,7 +227,7 @@ class KeyWrap(KeyScoped):
     )
     def post(self, request: Request, key_id: str) -> Response:
         key = self.key(key_id)
-        data = _valid(s.WrapIn, request.data)
+        data = validated(s.WrapIn, request.data)
         result = service.wrap(key=key, key_material=data["key_material"], caller=self.caller)
         return Response({"key_id": str(key.pk), "key_version": result.version, "wrapped": _b64(result.value)})
 
@@ -245,7 +240,7 @@ class KeyUnwrap(KeyScoped):
     )
     def post(self, request: Request, key_id: str) -> Response:
         key = self.key(key_id)
-        data = _valid(s.UnwrapIn, request.data)
+        data = validated(s.UnwrapIn, request.data)
         result = service.unwrap(key=key, wrapped=data["wrapped"], caller=self.caller)
         return Response(
             {"key_id": str(key.pk), "key_version": result.version, "key_material": _b64(result.value)}
@@ -275,6 +270,6 @@ class CustomerNodeList(TenantAPIView):
         request=s.CustomerNodeIn, responses={201: s.CustomerNodeOut}, summary="Enrol a customer node"
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.CustomerNodeIn, request.data)
+        data = validated(s.CustomerNodeIn, request.data)
         node = services.customer_node_enrol(actor=self.actor, tenant=self.tenant, **data)
         return Response(s.CustomerNodeOut(node).data, status=201)
