@@ -24,3 +24,10 @@ def record(**kwargs: Any) -> AuditEvent:
     from audit.services import record as _record
 
     return _record(**kwargs)
+
+
+def record_with_group_commit(**kwargs: Any) -> None:
+    """Append one event through group commit; see ``audit.services.record_with_group_commit``."""
+    from audit.services import record_with_group_commit as _record
+
+    _record(**kwargs)

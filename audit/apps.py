@@ -6,3 +6,9 @@ class AuditConfig(AppConfig):
 
     name = "audit"
     verbose_name = "Audit log"
+
+    def ready(self) -> None:
+        from audit.services import GROUP_COMMIT_KIND, write_events
+        from cockpit import groupcommit
+
+        groupcommit.register(GROUP_COMMIT_KIND, write_events)

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Model
 
 from audit.models import ActorType, AuditEvent, Outcome
+from cockpit import bulksql, groupcommit
 from cockpit.request_context import get_request_id
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ _FORBIDDEN_KEYS = frozenset(
 )
 _FORBIDDEN_SUFFIXES = ("_secret", "_password", "_plaintext", "_pin")
 REDACTED = "[redacted]"
+GROUP_COMMIT_KIND = "audit.event"
 
 
 def _scrub(value: Any) -> Any:
@@ -85,7 +87,7 @@ def _client_ip(request: Any) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def record(
+def build(
     *,
     action: str,
     actor: Any = None,
@@ -95,15 +97,10 @@ def record(
     details: dict[str, Any] | None = None,
     request: Any = None,
 ) -> AuditEvent:
-    """Append one audit event; call it inside the same transaction as the change it describes.
-
-    ``actor`` is a user, an object with ``audit_identity()``, a label string or None (system).
-    ``target`` is a model instance or an explicit ``(type, id, label)`` tuple. ``details`` is scrubbed of
-    secret-looking keys; bytes are replaced by their length.
-    """
+    """The event ``record`` would write, unsaved (for ``record_with_group_commit``)."""
     actor_type, actor_id, actor_label = _describe_actor(actor)
     target_type, target_id, target_label = _describe_target(target)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         tenant_id=_tenant_id(tenant),
         actor_type=actor_type,
         actor_id=actor_id,
@@ -117,3 +114,26 @@ def record(
         source_ip=_client_ip(request),
         details=_scrub(details or {}),
     )
+
+
+def record(**kwargs: Any) -> AuditEvent:
+    """Append one audit event; call it inside the same transaction as the change it describes.
+
+    ``actor`` is a user, an object with ``audit_identity()``, a label string or None (system).
+    ``target`` is a model instance or an explicit ``(type, id, label)`` tuple. ``details`` is scrubbed of
+    secret-looking keys; bytes are replaced by their length.
+    """
+    event = build(**kwargs)
+    event.save()
+    return event
+
+
+def record_with_group_commit(**kwargs: Any) -> None:
+    """Append one event through ``cockpit.groupcommit``: for data-plane calls that change nothing else.
+    Committed before the caller's request ends (with other requests' events), or in its transaction."""
+    groupcommit.add(GROUP_COMMIT_KIND, build(**kwargs))
+
+
+def write_events(events: list[AuditEvent]) -> None:
+    """The group-commit writer: one INSERT for the batch."""
+    bulksql.insert_many(AuditEvent, events)

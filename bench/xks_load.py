@@ -204,6 +204,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16, help="gunicorn gthread threads per worker (1: sync)")
+    parser.add_argument("--only", choices=["trivial", "hsm", "mpc"], action="append", help="run only these")
     parser.add_argument("--python-client", action="store_true", help="use Python threads instead of wrk")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="cockpit-xks-load-"))
@@ -220,17 +222,22 @@ def main() -> None:
         env["COCKPIT_MPC_CLUSTER"] = str(cluster.cluster_file)
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "cockpit.wsgi:application", "-b", f"127.0.0.1:{port}",
-             "-w", str(args.workers), "--log-level", "warning"],
+             "-w", str(args.workers), "--threads", str(args.threads), "--log-level", "warning"],
             cwd=ROOT, env={**env, "LOG_LEVEL": "WARNING"},
         )  # fmt: skip
         time.sleep(3)
         use_wrk = shutil.which("wrk") is not None and not args.python_client
         drive_with = drive_wrk if use_wrk else drive
         client = f"wrk -t2 -c{args.clients}" if use_wrk else f"{args.clients} Python client threads"
-        print(f"gunicorn {args.workers} workers, {client}, {args.seconds:.0f} s each")
-        trivial = drive_with(port, trivial_request(seeded), args.seconds, args.clients)
-        print(f"trivial GET /api/v1/tenant   {trivial}")
+        kind = f"gthread, {args.threads} threads each" if args.threads > 1 else "sync"
+        print(f"gunicorn {args.workers} workers ({kind}), {client}, {args.seconds:.0f} s each")
+        only = set(args.only or ["trivial", "hsm", "mpc"])
+        if "trivial" in only:
+            trivial = drive_with(port, trivial_request(seeded), args.seconds, args.clients)
+            print(f"trivial GET /api/v1/tenant   {trivial}")
         for label, external_id in (("HSM", "hsm"), ("MPC", "mpc")):
+            if external_id not in only:
+                continue
             figures = drive_with(port, xks_request(seeded, port, external_id), args.seconds, args.clients)
             print(f"XKS Encrypt, {label} key         {figures}")
     finally:

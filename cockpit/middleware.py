@@ -45,3 +45,35 @@ class CockpitErrorPageMiddleware:
             return None
         context = {"status": exception.status_code, "message": exception.message}
         return render(request, "error.html", context, status=exception.status_code)
+
+
+PROVIDER_NAMESPACES = frozenset({"aws_xks", "ms_dke"})
+
+
+class ProviderFastPathMiddleware:
+    """Serve the provider protocol endpoints (XKS, DKE) without the browser middleware below this one.
+
+    Those endpoints authenticate every request themselves (SigV4, Entra bearer tokens), keep no session,
+    set no cookie and render no HTML, so sessions, CSRF, Django auth, OTP, messages, lockout and CSP have
+    nothing to do for them; running the chain anyway costs about a quarter of a provider call. Placed
+    after the request id, error page and security middleware (their headers still apply); every other
+    path goes down the whole chain.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if path.startswith("/dke/") or "/kms/xks/v1" in path:
+            from django.urls import Resolver404, resolve
+
+            try:
+                match = resolve(path)
+            except Resolver404:
+                return self.get_response(request)
+            if match.namespace in PROVIDER_NAMESPACES:
+                request.resolver_match = match
+                response: HttpResponse = match.func(request, *match.args, **match.kwargs)
+                return response
+        return self.get_response(request)

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "cockpit.middleware.RequestIdMiddleware",
     "cockpit.middleware.CockpitErrorPageMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "cockpit.middleware.ProviderFastPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

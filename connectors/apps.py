@@ -11,3 +11,13 @@ class ConnectorsConfig(AppConfig):
         from connectors.approvables import register_all
 
         register_all()
+
+        from cockpit import readcache
+        from connectors.models import BindingCredential, BindingKey, ConnectorBinding
+
+        readcache.watch(BindingCredential, BindingKey, ConnectorBinding)
+
+        from cockpit import groupcommit
+        from connectors.services import CALL_GROUP_COMMIT_KIND, write_calls
+
+        groupcommit.register(CALL_GROUP_COMMIT_KIND, write_calls)

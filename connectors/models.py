@@ -7,6 +7,8 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from cockpit.readcache import WatchedQuerySet
+
 
 class ConnectorKind(models.TextChoices):
     AWS_XKS = "aws_xks", "AWS KMS External Key Store (XKS)"
@@ -32,6 +34,8 @@ class ConnectorBinding(models.Model):
     created_by = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = WatchedQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -54,6 +58,8 @@ class BindingKey(models.Model):
     external_id = models.CharField(max_length=128)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = WatchedQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["binding", "external_id"], name="binding_key_unique_external_id"),
@@ -73,6 +79,8 @@ class BindingCredential(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     revealed_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WatchedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -6,8 +6,10 @@ import uuid
 
 from django.db.models import QuerySet
 
+from cockpit import readcache
 from cockpit.errors import NotFound
 from connectors.models import BindingCredential, BindingKey, ConnectorBinding, ConnectorCall
+from connectors.secrets import unseal
 from tenants.models import Tenant
 
 
@@ -28,17 +30,27 @@ def binding_of(*, tenant: Tenant, binding_id: str | uuid.UUID) -> ConnectorBindi
     return binding
 
 
+# Provider endpoints read the next three on every call: through the read cache (``cockpit.readcache``),
+# which forgets them as soon as a binding, credential, key, version or tenant changes.
+
+
 def binding_by_route(*, kind: str, route: str) -> ConnectorBinding | None:
     """The binding a provider addresses by its route (XKS URI prefix, DKE path); None if unknown."""
-    return ConnectorBinding.objects.select_related("tenant").filter(kind=kind, route=route).first()
+    return readcache.cached(
+        ("connectors.binding", kind, route),
+        lambda: ConnectorBinding.objects.select_related("tenant").filter(kind=kind, route=route).first(),
+    )
 
 
 def bound_key(*, binding: ConnectorBinding, external_id: str) -> BindingKey | None:
     """The binding's key known to the platform as ``external_id``; None if the binding has no such key."""
-    return (
-        BindingKey.objects.select_related("key", "key__tenant")
-        .filter(binding=binding, external_id=external_id)
-        .first()
+    return readcache.cached(
+        ("connectors.bound_key", binding.pk, external_id),
+        lambda: (
+            BindingKey.objects.select_related("key", "key__tenant")
+            .filter(binding=binding, external_id=external_id)
+            .first()
+        ),
     )
 
 
@@ -47,6 +59,20 @@ def active_credential(*, binding: ConnectorBinding, access_key_id: str) -> Bindi
     return BindingCredential.objects.filter(
         binding=binding, access_key_id=access_key_id, revoked_at__isnull=True
     ).first()
+
+
+def signing_credential(
+    *, binding: ConnectorBinding, access_key_id: str
+) -> tuple[BindingCredential, str] | None:
+    """An active credential and its unsealed secret, for signature checks (never shown, never logged)."""
+
+    def load() -> tuple[BindingCredential, str] | None:
+        credential = active_credential(binding=binding, access_key_id=access_key_id)
+        if credential is None:
+            return None
+        return credential, unseal(credential.secret_sealed, credential_id=credential.access_key_id)
+
+    return readcache.cached(("connectors.credential", binding.pk, access_key_id), load)
 
 
 def recent_calls(*, binding: ConnectorBinding, limit: int = 50) -> QuerySet[ConnectorCall]:

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import audit
+from cockpit import bulksql, groupcommit
 from cockpit.errors import Conflict, InvalidRequest
 from connectors.models import (
     BindingCredential,
@@ -31,6 +32,7 @@ from tenants.models import Tenant
 
 MAX_ACTIVE_CREDENTIALS = 2
 CALL_RETENTION = timedelta(days=7)
+CALL_GROUP_COMMIT_KIND = "connectors.call"
 XKS_PREFIX = re.compile(r"^/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*$")
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -242,14 +244,20 @@ def credential_secret(credential: BindingCredential) -> str:
 def record_call(
     *, binding: ConnectorBinding, operation: str, outcome: str, latency_ms: float, request_id: str = ""
 ) -> None:
-    """Remember one provider call for the binding page."""
-    ConnectorCall.objects.create(
+    """Remember one provider call for the binding page (group-committed with the call's audit event)."""
+    call = ConnectorCall(
         binding=binding,
         operation=operation[:40],
         outcome=outcome[:60],
         latency_ms=latency_ms,
         request_id=request_id[:64],
     )
+    groupcommit.add(CALL_GROUP_COMMIT_KIND, call)
+
+
+def write_calls(calls: list[ConnectorCall]) -> None:
+    """The group-commit writer for call records: one INSERT."""
+    bulksql.insert_many(ConnectorCall, calls)
 
 
 def prune_calls() -> int:

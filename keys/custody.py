@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from cockpit import readcache
 from cockpit.errors import DependencyUnavailable, InvalidRequest
 from keys.backends import CustodyBackend
 from keys.models import Custody
@@ -77,13 +78,16 @@ def _audit_misbehaviour(report: Any) -> None:
 
 
 def _customer_for(handle: str) -> Any:
-    """The customer node a composed MPC key requires, looked up by its version's handle."""
+    """The customer node a composed MPC key requires, looked up by its version's handle (read cache)."""
     from keys.models import KeyVersion
 
-    version = KeyVersion.objects.select_related("key__customer_node").filter(handle=handle).first()
-    if version is None or version.key.customer_node is None:
-        return None
-    return customer_spec(version.key.customer_node)
+    def load() -> Any:
+        version = KeyVersion.objects.select_related("key__customer_node").filter(handle=handle).first()
+        if version is None or version.key.customer_node is None:
+            return None
+        return customer_spec(version.key.customer_node)
+
+    return readcache.cached(("keys.customer_for", handle), load)
 
 
 def _software_master_key() -> bytes:

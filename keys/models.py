@@ -7,6 +7,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from cockpit.readcache import WatchedQuerySet
 from keys.backends import KeySpec
 
 
@@ -50,6 +51,8 @@ class CustomerNode(models.Model):
     enrolled_at = models.DateTimeField(default=timezone.now)
     enrolled_by = models.CharField(max_length=200, blank=True)
 
+    objects = WatchedQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="customer_node_unique_name")]
@@ -80,6 +83,8 @@ class Key(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WatchedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -121,6 +126,8 @@ class KeyVersion(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
     destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WatchedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-number"]

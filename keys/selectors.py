@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
+from cockpit import readcache
 from cockpit.errors import NotFound
 from keys.models import Custody, CustomerNode, Key, KeyOperationCount, KeyState, KeyVersion, VersionState
 from tenants.models import Tenant
@@ -39,6 +40,14 @@ def current_version(*, key: Key) -> KeyVersion | None:
 def version_of(*, key: Key, number: int) -> KeyVersion | None:
     """An active version by number (older versions keep decrypting until the key is destroyed)."""
     return key.versions.filter(number=number, state=VersionState.ACTIVE).first()
+
+
+def usable_version(*, key: Key, number: int | None) -> KeyVersion | None:
+    """``current_version`` (number None) or ``version_of``, through the read cache: the data plane asks
+    for the same versions thousands of times a second, and any change to a version forgets them."""
+    if number is None:
+        return readcache.cached(("keys.version", key.pk, None), lambda: current_version(key=key))
+    return readcache.cached(("keys.version", key.pk, number), lambda: version_of(key=key, number=number))
 
 
 def operation_totals(*, key: Key, days: int = 30) -> list[dict[str, object]]:

@@ -34,7 +34,7 @@ from keys.backends import InvalidCiphertext as BackendInvalidCiphertext
 from keys.backends.hybrid import kem_wrap
 from keys.models import Key, KeyState, KeyVersion
 from keys.rules import usage_allows
-from keys.selectors import current_version, version_of
+from keys.selectors import usable_version
 from keys.usage import record_operation
 
 # The XKS spec requires 4300 bytes of plaintext and 8192 of AAD; its GCM AAD adds 8 bytes of framing.
@@ -81,7 +81,7 @@ def _check_usable(key: Key, operation: str) -> None:
 
 
 def _version(key: Key, number: int | None) -> KeyVersion:
-    version = current_version(key=key) if number is None else version_of(key=key, number=number)
+    version = usable_version(key=key, number=number)
     if version is None:
         if number is None:
             raise key_errors.KeyDisabled("The key has no active version yet.")

@@ -13,3 +13,8 @@ class TenantsConfig(AppConfig):
         from tenants.approvables import register_all
 
         register_all()
+
+        from cockpit import readcache
+        from tenants.models import Tenant
+
+        readcache.watch(Tenant)

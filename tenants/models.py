@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from cockpit.readcache import WatchedQuerySet
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -23,6 +25,8 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WatchedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

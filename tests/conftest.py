@@ -68,6 +68,15 @@ def _test_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _read_cache_listener(django_db_setup: None) -> Iterator[None]:
+    """On PostgreSQL the read cache keeps a LISTEN connection: close it before the test database goes."""
+    yield
+    from cockpit import readcache
+
+    readcache.stop_listener()
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _eager_celery() -> Iterator[None]:
     """Tasks run in-process unless a test starts a real worker (which flips this back)."""
     from cockpit.celery import app

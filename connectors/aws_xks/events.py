@@ -92,8 +92,20 @@ def access_denied(request: HttpRequest, call: Call, decision: Decision) -> None:
 
 
 def finish(call: Call, *, status: int, outcome: str) -> None:
-    """Log the call and record it on the binding's page; neither may turn an answer into a failure."""
+    """Log the call and record it on the binding's page (committed with the call's unit)."""
     latency_ms = round((time.perf_counter() - call.started) * 1000, 3)
+    if logger.isEnabledFor(logging.INFO):
+        _log(call, status=status, outcome=outcome, latency_ms=latency_ms)
+    if call.binding is None:
+        return
+    request_id = call.metadata.kms_request_id if call.metadata else ""
+    record_call(
+        binding=call.binding, operation=call.operation, outcome=outcome, latency_ms=latency_ms,
+        request_id=_storable(request_id[:64]),
+    )  # fmt: skip
+
+
+def _log(call: Call, *, status: int, outcome: str, latency_ms: float) -> None:
     line: dict[str, Any] = {
         "operation": call.operation,
         "outcome": outcome,
@@ -108,13 +120,3 @@ def finish(call: Call, *, status: int, outcome: str) -> None:
         "requestMetadata": call.metadata.wire() if call.metadata else None,
     }
     logger.info("xks %s", json.dumps(line, separators=(",", ":"), ensure_ascii=True))
-    if call.binding is None:
-        return
-    request_id = call.metadata.kms_request_id if call.metadata else ""
-    try:
-        record_call(
-            binding=call.binding, operation=call.operation, outcome=outcome, latency_ms=latency_ms,
-            request_id=_storable(request_id[:64]),
-        )  # fmt: skip
-    except Exception:
-        logger.exception("could not record the XKS call on binding %s", call.binding.pk)

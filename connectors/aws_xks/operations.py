@@ -23,7 +23,7 @@ from keys import errors as key_errors
 from keys import service
 from keys.backends import AeadCiphertext
 from keys.models import Key, KeySpec, KeyState, KeyUsage
-from keys.selectors import current_version
+from keys.selectors import usable_version
 
 SCHEME_V1 = 1
 _METADATA_V1 = struct.Struct(">BI")  # scheme, key version
@@ -91,7 +91,7 @@ def key_metadata(key: Key) -> dict[str, Any]:
 def _seal(key: Key, request: EncryptRequest, caller: service.Caller) -> tuple[bytes, int, AeadCiphertext]:
     """Encrypt under the current version, with that version in the metadata; retry once across a rotation."""
     for _ in range(2):
-        version = current_version(key=key)
+        version = usable_version(key=key, number=None)
         if version is None:
             raise XksError("InvalidStateException", "The key has no active version.")
         md = ciphertext_metadata(version.number)

@@ -15,12 +15,12 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from cockpit import groupcommit
 from connectors.aws_xks import authorization, events, health, operations, schemas, sigv4
 from connectors.aws_xks.errors import XksError, json_response, validation
 from connectors.aws_xks.events import Call
 from connectors.models import BindingCredential, ConnectorBinding, ConnectorKind
-from connectors.selectors import active_credential, binding_by_route, bound_key
-from connectors.services import credential_secret
+from connectors.selectors import binding_by_route, bound_key, signing_credential
 from keys.models import Key
 from keys.service import Caller
 
@@ -50,16 +50,23 @@ def invalid_path(request: HttpRequest, **_: Any) -> HttpResponse:
 
 
 def _serve(request: HttpRequest, prefix: str, call: Call) -> HttpResponse:
+    """Answer, and commit what the call leaves (audit events, counts, call record) before answering: an
+    answer whose records could not be written is replaced by InternalException."""
     try:
-        response = json_response(_handle(request, prefix, call))
-        outcome = "OK"
-    except XksError as exc:
-        response, outcome = exc.response(), exc.name
+        with groupcommit.unit():
+            try:
+                response = json_response(_handle(request, prefix, call))
+                outcome = "OK"
+            except XksError as exc:
+                response, outcome = exc.response(), exc.name
+            except Exception:
+                logger.exception("XKS %s failed unexpectedly", call.operation)
+                failure = XksError("InternalException", "Unexpected proxy error.")
+                response, outcome = failure.response(), failure.name
+            events.finish(call, status=response.status_code, outcome=outcome)
     except Exception:
-        logger.exception("XKS %s failed unexpectedly", call.operation)
-        failure = XksError("InternalException", "Unexpected proxy error.")
-        response, outcome = failure.response(), failure.name
-    events.finish(call, status=response.status_code, outcome=outcome)
+        logger.exception("XKS %s: the call's records could not be written", call.operation)
+        response = XksError("InternalException", "The proxy could not record the call.").response()
     return response
 
 
@@ -115,10 +122,11 @@ def _authenticate(request: HttpRequest, body: bytes, call: Call) -> BindingCrede
         auth = sigv4.parse_authorization(request.headers.get("Authorization"))
         call.access_key_id = auth.access_key_id
         sigv4.check_shape(auth)
-        credential = active_credential(binding=call.binding, access_key_id=auth.access_key_id)
-        if credential is None:
+        found = signing_credential(binding=call.binding, access_key_id=auth.access_key_id)
+        if found is None:
             raise sigv4.AuthenticationFailed("The access key id is not valid for this key store.")
-        sigv4.verify(request, body, auth=auth, secret=credential_secret(credential))
+        credential, secret = found
+        sigv4.verify(request, body, auth=auth, secret=secret)
     except sigv4.AuthenticationFailed as exc:
         events.authentication_failed(request, call, exc)
         raise

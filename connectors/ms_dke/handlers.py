@@ -41,7 +41,7 @@ from keys import errors as key_errors
 from keys import service as key_service
 from keys.backends import OaepHash
 from keys.models import Key, KeyState, KeyVersion
-from keys.selectors import version_of
+from keys.selectors import usable_version
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ def _bound_key(binding: ConnectorBinding, key_name: str) -> Key:
 
 
 def _version(key: Key, text: str) -> KeyVersion:
-    row = version_of(key=key, number=int(text)) if _VERSION.fullmatch(text) else None
+    row = usable_version(key=key, number=int(text)) if _VERSION.fullmatch(text) else None
     if row is None:
         raise NotFound("No such key version (unknown, or destroyed).", code="unknown_key_version")
     return row

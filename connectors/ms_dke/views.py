@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from cockpit import groupcommit
 from connectors.models import ConnectorBinding
 from connectors.ms_dke import handlers
 from connectors.ms_dke.errors import BadRequest, DkeError, PayloadTooLarge
@@ -47,19 +48,20 @@ def _endpoint(operation: str, method: str) -> Callable[[View], View]:
             started = time.perf_counter()
             binding: ConnectorBinding | None = None
             outcome = "error"
-            try:
-                binding = handlers.binding_for(route)
-                response = handler(request, binding, **kwargs)
-                outcome = "ok"
-            except DkeError as exc:
-                response, outcome = _error(exc), exc.code
-            finally:
-                if binding is not None:
-                    record_call(
-                        binding=binding, operation=operation, outcome=outcome,
-                        latency_ms=(time.perf_counter() - started) * 1000,
-                        request_id=getattr(request, "request_id", ""),
-                    )  # fmt: skip
+            with groupcommit.unit():  # the call's audit event and record, committed before answering
+                try:
+                    binding = handlers.binding_for(route)
+                    response = handler(request, binding, **kwargs)
+                    outcome = "ok"
+                except DkeError as exc:
+                    response, outcome = _error(exc), exc.code
+                finally:
+                    if binding is not None:
+                        record_call(
+                            binding=binding, operation=operation, outcome=outcome,
+                            latency_ms=(time.perf_counter() - started) * 1000,
+                            request_id=getattr(request, "request_id", ""),
+                        )  # fmt: skip
             return response
 
         return view

@@ -97,6 +97,7 @@ _CIPHERTEXT_ERRORS = (
     p11x.WrappedKeyLenRange,
 )
 _PROBE_FAILURES = (p11x.PKCS11Error, ValueError)
+_MAX_REMEMBERED = 4096  # token objects remembered per session; forgotten all at once beyond that
 
 
 @contextmanager
@@ -156,7 +157,12 @@ class Pkcs11Backend:
     def destroy(self, handle: str) -> None:
         """Destroy every token object of the handle (label or id match)."""
         check_handle(_PREFIX, handle)
-        if not self._run(lambda session: _purge(session, handle)):
+
+        def op(session: Any) -> int:
+            self._connection.objects.pop(handle, None)
+            return _purge(session, handle)
+
+        if not self._run(op):
             raise KeyMaterialNotFound()
 
     def health(self) -> None:
@@ -271,7 +277,14 @@ class Pkcs11Backend:
         return self._connection.run(operation)
 
     def _key(self, session: Any, handle: str, operation: Operation) -> TokenKey:
-        key = _p11keys.find(session, check_handle(_PREFIX, handle))
+        """The token objects of ``handle``, remembered per session (see ``_p11conn.Connection.objects``)."""
+        known = self._connection.objects
+        key = known.get(handle)
+        if key is None:
+            key = _p11keys.find(session, check_handle(_PREFIX, handle))
+            if len(known) >= _MAX_REMEMBERED:
+                known.clear()
+            known[handle] = key
         check_operation(key.spec, operation)
         return key
 

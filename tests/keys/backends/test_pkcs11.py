@@ -16,6 +16,7 @@ from pkcs11 import exceptions as p11x
 from keys.backends import (
     BackendUnavailable,
     InvalidCiphertext,
+    KeyMaterialNotFound,
     KeySpec,
     OaepHash,
     SigningAlgorithm,
@@ -203,6 +204,36 @@ def test_fork_child_reinitialises(pkcs11_backend: Pkcs11Backend) -> None:
     ok, child_sealed = pickle.loads(payload)
     assert ok
     assert pkcs11_backend.decrypt(handle, ciphertext=child_sealed, aad=b"") == b"from child"
+
+
+def test_remembered_objects_spare_the_token_search(pkcs11_backend: Pkcs11Backend) -> None:
+    handle = pkcs11_backend.generate(spec=KeySpec.AES_256, label="r").handle
+    sealed = pkcs11_backend.encrypt(handle, plaintext=b"one", aad=b"")
+    assert handle in pkcs11_backend._connection.objects
+    assert pkcs11_backend.decrypt(handle, ciphertext=sealed, aad=b"") == b"one"
+    pkcs11_backend.destroy(handle)
+    assert handle not in pkcs11_backend._connection.objects
+    with pytest.raises(KeyMaterialNotFound):
+        pkcs11_backend.encrypt(handle, plaintext=b"two", aad=b"")
+
+
+def test_key_destroyed_by_another_process_is_not_served_from_memory(pkcs11_backend: Pkcs11Backend) -> None:
+    handle = pkcs11_backend.generate(spec=KeySpec.AES_256, label="gone").handle
+    sealed = pkcs11_backend.encrypt(handle, plaintext=b"before", aad=b"")
+    assert handle in pkcs11_backend._connection.objects  # this process remembers the token object
+    pid = os.fork()
+    if pid == 0:  # another process (a second worker) destroys the key
+        status = 1
+        try:
+            pkcs11_backend.destroy(handle)
+            status = 0
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with pytest.raises(KeyMaterialNotFound):
+        pkcs11_backend.decrypt(handle, ciphertext=sealed, aad=b"")
+    assert handle not in pkcs11_backend._connection.objects
 
 
 def test_unavailable_library_or_token(softhsm: Any) -> None:

@@ -1,0 +1,182 @@
+"""Group commit for the records every data-plane call leaves (audit events, usage counters, call rows).
+
+A provider call must not be answered before its audit event is committed, but one transaction per call
+(and one WAL flush per commit) is what limits a busy server. So concurrent calls share transactions, the
+way databases group their own commits:
+
+* A call adds its records (``add(kind, item)``) to the current ``unit()`` (one per request), and the unit
+  hands them all to ``commit`` when it ends, before the response is sent.
+* ``commit`` queues the records; a thread that finds no flush running becomes the leader, takes every
+  queued record of every thread and writes them in one transaction, while the others wait. A lone call
+  pays nothing extra; under load one transaction carries the records of many calls.
+* If a batch fails, each caller's records are retried in their own transaction, so one bad record fails
+  only its own call. A caller whose records could not be written gets the exception: the data-plane call
+  fails (its result is never returned unaudited).
+* Inside an open transaction (services, tests) records are written there and then, in that transaction
+  (under a savepoint), so they roll back with it.
+
+Apps register a writer per kind (``register(kind, writer)``, in ``AppConfig.ready``); writers run in the
+order they were registered, inside the leader's transaction.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+Writer = Callable[[list[Any]], None]
+Record = tuple[str, Any]
+
+_writers: dict[str, Writer] = {}
+_unit: contextvars.ContextVar[list[Record] | None] = contextvars.ContextVar(
+    "cockpit_groupcommit", default=None
+)
+
+
+def register(kind: str, writer: Writer) -> None:
+    """``writer(items)`` stores a list of records of ``kind`` (bulk insert, aggregated upsert, ...)."""
+    _writers[kind] = writer
+
+
+def add(kind: str, item: Any) -> None:
+    """Store one record: with the current unit, in the caller's open transaction, or at once."""
+    if kind not in _writers:
+        raise KeyError(f"no group-commit writer registered for {kind!r}")
+    pending = _unit.get()
+    if pending is not None:
+        pending.append((kind, item))
+    else:
+        commit([(kind, item)])
+
+
+@contextmanager
+def unit() -> Iterator[None]:
+    """Collect the records added inside, and commit them (batched with other threads) on the way out,
+    also when the block raises: a failed operation is still audited. Inside another unit: part of it."""
+    if _unit.get() is not None:
+        yield
+        return
+    pending: list[Record] = []
+    token = _unit.set(pending)
+    try:
+        yield
+    finally:
+        _unit.reset(token)
+        if pending:
+            commit(pending)
+
+
+def commit(records: Sequence[Record]) -> None:
+    """Write ``records`` durably before returning; raises what the write raised."""
+    if not records:
+        return
+    if connection.in_atomic_block:  # part of the caller's transaction: commit or roll back with it
+        with transaction.atomic():  # a savepoint: a failed write leaves the caller's transaction usable
+            _write(records)
+        return
+    _queue().commit(list(records))
+
+
+class _Ticket:
+    __slots__ = ("done", "error", "records")
+
+    def __init__(self, records: list[Record]) -> None:
+        self.records = records
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class _Queue:
+    """Leader/follower batching of tickets; one per process (see ``_queue``)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.cond = threading.Condition()
+        self.waiting: list[_Ticket] = []
+        self.flushing = False
+        self.batches = 0  # transactions written, and tickets in them (for benchmarks and tests)
+        self.tickets = 0
+
+    def commit(self, records: list[Record]) -> None:
+        ticket = _Ticket(records)
+        with self.cond:
+            self.waiting.append(ticket)
+            while not ticket.done and self.flushing:
+                self.cond.wait()
+            if ticket.done:
+                if ticket.error is not None:
+                    raise ticket.error
+                return
+            self.flushing = True  # leader: take everything queued, ours included
+            batch, self.waiting = self.waiting, []
+        try:
+            _flush(batch)
+        finally:
+            with self.cond:
+                self.flushing = False
+                self.batches += 1
+                self.tickets += len(batch)
+                for each in batch:
+                    each.done = True
+                self.cond.notify_all()
+        if ticket.error is not None:
+            raise ticket.error
+
+
+_queues: dict[int, _Queue] = {}
+_queues_lock = threading.Lock()
+
+
+def _queue() -> _Queue:
+    pid = os.getpid()
+    found = _queues.get(pid)
+    if found is None:
+        with _queues_lock:
+            found = _queues.get(pid)
+            if found is None:
+                _queues.clear()  # a forked child never uses its parent's queue
+                found = _queues[pid] = _Queue()
+    return found
+
+
+def stats() -> tuple[int, int]:
+    """(transactions, calls committed) in this process so far."""
+    queue = _queue()
+    return queue.batches, queue.tickets
+
+
+def _flush(batch: list[_Ticket]) -> None:
+    """One transaction for the batch; on failure, one per ticket, so only the bad records' callers fail."""
+    try:
+        with transaction.atomic():
+            _write([record for ticket in batch for record in ticket.records])
+        return
+    except Exception as exc:
+        if len(batch) == 1:
+            batch[0].error = exc
+            return
+        logger.warning("group commit of %d calls failed (%s); writing them one by one", len(batch), type(exc))
+    for ticket in batch:
+        try:
+            with transaction.atomic():
+                _write(ticket.records)
+        except Exception as exc:
+            ticket.error = exc
+
+
+def _write(records: Sequence[Record]) -> None:
+    by_kind: dict[str, list[Any]] = {}
+    for kind, item in records:
+        by_kind.setdefault(kind, []).append(item)
+    for kind, writer in _writers.items():  # registration order: the same in every transaction
+        if kind in by_kind:
+            writer(by_kind[kind])
