@@ -15,6 +15,6 @@ class TenantsConfig(AppConfig):
         register_all()
 
         from cockpit import readcache
-        from tenants.models import Tenant
+        from tenants.models import ApiToken, ServiceAccount, Tenant
 
-        readcache.watch(Tenant)
+        readcache.watch(ApiToken, ServiceAccount, Tenant)

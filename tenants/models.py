@@ -88,6 +88,8 @@ class ServiceAccount(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = WatchedQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="service_account_unique_name")]
 
@@ -112,6 +114,8 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WatchedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.PREFIX}_{self.token_id}_… ({self.name})"

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import audit
+from cockpit import readcache
 from cockpit.errors import Conflict, InvalidRequest, NotAuthenticated
 from tenants.models import ApiToken, Role, ServiceAccount, Tenant
 from tenants.services.access import require_role
@@ -103,16 +104,21 @@ def api_token_authenticate(*, raw: str) -> ApiToken:
     """The active token for ``raw``; NotAuthenticated for anything else, with one message for all causes."""
     token_id = _parse(raw)
     token = (
-        ApiToken.objects.select_related("service_account", "tenant").filter(token_id=token_id).first()
+        readcache.cached(
+            ("tenants.api_token", token_id),
+            lambda: (
+                ApiToken.objects.select_related("service_account", "tenant").filter(token_id=token_id).first()
+            ),
+        )
         if token_id
         else None
-    )
+    )  # remembered per process; revoking, expiring or deactivating forgets it everywhere at once
     expected = token.digest if token else token_digest("ckp_0000000000000000_dummy")
     valid = hmac.compare_digest(expected, token_digest(raw))
     now = timezone.now()
     if token is None or not valid or not token.is_active(now) or not token.tenant.is_active:
         raise NotAuthenticated("Invalid, expired or revoked token.")
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+        # The plain base manager: last use decides nothing, so it must not flush every process's read cache.
+        ApiToken._base_manager.filter(pk=token.pk).update(last_used_at=now)
     return token
