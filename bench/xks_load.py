@@ -4,7 +4,8 @@ Run by hand: `.venv/bin/python bench/xks_load.py [--seconds 10] [--clients 16]`.
 Cockpit (SQLite file, or DATABASE_URL if set), a fresh SoftHSM2 token and three MPC node processes,
 creates an HSM key, an MPC key and one XKS binding, serves Cockpit with gunicorn and drives SigV4-signed
 Encrypt calls (botocore's signer) from client threads, next to a trivial authenticated endpoint
-(GET /api/v1/tenant with a token) as the ceiling. It prints requests/s and p50/p99/max latency.
+(GET /api/v1/tenant with a token) and a bare Django view (GET /healthz) as ceilings. It prints
+requests/s and p50/p99 latency.
 The load generator shares the 2 cores with the server, so figures understate a separate client host.
 AWS's budget for reference: 250 ms per call, up to 1,800 requests/s per key store.
 """
@@ -123,6 +124,10 @@ def xks_request(
     return build
 
 
+def bare_request() -> Callable[[], tuple[str, str, bytes, dict[str, str]]]:
+    return lambda: ("GET", "/healthz", b"", {})
+
+
 def trivial_request(seeded: dict[str, str]) -> Callable[[], tuple[str, str, bytes, dict[str, str]]]:
     headers = {"Authorization": f"Bearer {seeded['token']}"}
     return lambda: ("GET", "/api/v1/tenant", b"", headers)
@@ -204,8 +209,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16, help="gunicorn gthread threads per worker (1: sync)")
-    parser.add_argument("--only", choices=["trivial", "hsm", "mpc"], action="append", help="run only these")
+    parser.add_argument("--threads", type=int, default=16, help="gunicorn threads per worker (1: sync)")
+    parser.add_argument(
+        "--only", choices=["bare", "trivial", "hsm", "mpc"], action="append", help="run only these"
+    )
     parser.add_argument("--python-client", action="store_true", help="use Python threads instead of wrk")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="cockpit-xks-load-"))
@@ -231,7 +238,10 @@ def main() -> None:
         client = f"wrk -t2 -c{args.clients}" if use_wrk else f"{args.clients} Python client threads"
         kind = f"gthread, {args.threads} threads each" if args.threads > 1 else "sync"
         print(f"gunicorn {args.workers} workers ({kind}), {client}, {args.seconds:.0f} s each")
-        only = set(args.only or ["trivial", "hsm", "mpc"])
+        only = set(args.only or ["bare", "trivial", "hsm", "mpc"])
+        if "bare" in only:
+            bare = drive_with(port, bare_request(), args.seconds, args.clients)
+            print(f"bare GET /healthz (no auth)  {bare}")
         if "trivial" in only:
             trivial = drive_with(port, trivial_request(seeded), args.seconds, args.clients)
             print(f"trivial GET /api/v1/tenant   {trivial}")

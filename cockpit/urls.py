@@ -18,6 +18,10 @@ tenant_patterns = [
 ]
 
 urlpatterns = [
+    # Provider-facing endpoints, in each platform's own wire format: first, as they take the most calls
+    # (the XKS patterns match only paths containing kms/xks/v1).
+    path("dke/", include("connectors.ms_dke.urls")),
+    path("", include("connectors.aws_xks.urls")),
     path("", home, name="home"),
     path("accounts/", include("tenants.urls_accounts")),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
@@ -27,7 +31,4 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("operator/", admin.site.urls),
-    # Provider-facing endpoints, in each platform's own wire format.
-    path("dke/", include("connectors.ms_dke.urls")),
-    path("", include("connectors.aws_xks.urls")),
 ]
