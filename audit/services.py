@@ -134,6 +134,6 @@ def record_with_group_commit(**kwargs: Any) -> None:
     groupcommit.add(GROUP_COMMIT_KIND, build(**kwargs))
 
 
-def write_events(events: list[AuditEvent]) -> None:
+def write_events(events: list[AuditEvent]) -> bulksql.Statement:
     """The group-commit writer: one INSERT for the batch."""
-    bulksql.insert_many(AuditEvent, events)
+    return bulksql.insert_many(AuditEvent, events)

@@ -5,7 +5,7 @@ Cockpit (SQLite file, or DATABASE_URL if set), a fresh SoftHSM2 token and three 
 creates an HSM key, an MPC key and one XKS binding, serves Cockpit with gunicorn and drives SigV4-signed
 Encrypt calls (botocore's signer) from client threads, next to a trivial authenticated endpoint
 (GET /api/v1/tenant with a token) and a bare Django view (GET /healthz) as ceilings. It prints
-requests/s and p50/p99 latency.
+requests/s and p50/p99 latency (BENCH_WRK_OUTPUT=1 prints wrk's whole report).
 The load generator shares the 2 cores with the server, so figures understate a separate client host.
 AWS's budget for reference: 250 ms per call, up to 1,800 requests/s per key store.
 """
@@ -196,6 +196,8 @@ def drive_wrk(
         capture_output=True, text=True, timeout=seconds + 60,
     )  # fmt: skip
     script.unlink()
+    if os.environ.get("BENCH_WRK_OUTPUT"):
+        print(result.stdout)
     lines = result.stdout.splitlines()
     rate = next((line.split()[1] for line in lines if line.startswith("Requests/sec")), "?")
     p50 = next((line.split()[1] for line in lines if line.strip().startswith("50%")), "?")
@@ -213,6 +215,7 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=["bare", "trivial", "hsm", "mpc"], action="append", help="run only these"
     )
+    parser.add_argument("--gunicorn-option", action="append", default=[], help="passed to gunicorn as is")
     parser.add_argument("--python-client", action="store_true", help="use Python threads instead of wrk")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="cockpit-xks-load-"))
@@ -229,7 +232,8 @@ def main() -> None:
         env["COCKPIT_MPC_CLUSTER"] = str(cluster.cluster_file)
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "cockpit.wsgi:application", "-b", f"127.0.0.1:{port}",
-             "-w", str(args.workers), "--threads", str(args.threads), "--log-level", "warning"],
+             "-w", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
+             *args.gunicorn_option],
             cwd=ROOT, env={**env, "LOG_LEVEL": "WARNING"},
         )  # fmt: skip
         time.sleep(3)

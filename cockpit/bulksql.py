@@ -1,19 +1,43 @@
-"""Plain multi-row INSERT and counter upserts for the group-commit writers.
+"""Plain multi-row INSERT and counter upserts for the group-commit writers, as statements.
 
 ``QuerySet.bulk_create`` compiles a query and asks for the new ids back; for a few rows that is several
 times the cost of the statement itself (~0.3 ms of Python per call against ~30 µs for the round trip).
-The writers need neither, so they build one parameterised statement per batch. Values still go through
-each field's ``get_db_prep_save``, exactly as the ORM would store them. Works on PostgreSQL and SQLite
-(``ON CONFLICT ... DO UPDATE`` needs SQLite ≥ 3.24).
+The writers need neither, so they build one parameterised statement per batch (``Statement``), which
+``cockpit.groupcommit`` runs (on PostgreSQL: all of a batch's statements as one, see ``combine``).
+Values still go through each field's ``get_db_prep_save``, exactly as the ORM would store them. Works on
+PostgreSQL and SQLite (``ON CONFLICT ... DO UPDATE`` needs SQLite ≥ 3.24).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Field, Model
+
+
+class Statement(NamedTuple):
+    """One data-modifying SQL statement and its parameters (``%s`` placeholders)."""
+
+    sql: str
+    params: list[Any]
+
+
+def execute(statements: Sequence[Statement]) -> None:
+    """Run the statements in order on the current connection."""
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement.sql, statement.params)
+
+
+def combine(statements: Sequence[Statement]) -> Statement:
+    """PostgreSQL: several data-modifying statements as one (all but the last in a WITH clause), so a
+    batch is one round trip and, in autocommit, one implicit transaction without BEGIN and COMMIT."""
+    if len(statements) == 1:
+        return statements[0]
+    head = ", ".join(f"w{n} AS ({s.sql})" for n, s in enumerate(statements[:-1]))
+    return Statement(f"WITH {head} {statements[-1].sql}", [p for s in statements for p in s.params])
 
 
 def _columns(model: type[Model]) -> list[Field[Any, Any]]:
@@ -26,10 +50,8 @@ def _columns(model: type[Model]) -> list[Field[Any, Any]]:
     return fields
 
 
-def insert_many(model: type[Model], objects: Sequence[Model]) -> None:
+def insert_many(model: type[Model], objects: Sequence[Model]) -> Statement:
     """INSERT every object in one statement (no ids read back, no signals: rows for append-only logs)."""
-    if not objects:
-        return
     fields = _columns(model)
     quote = connection.ops.quote_name
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -42,18 +64,15 @@ def insert_many(model: type[Model], objects: Sequence[Model]) -> None:
     for obj in objects:
         for field in fields:
             params.append(field.get_db_prep_save(field.pre_save(obj, add=True), connection))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return Statement(sql, params)
 
 
 def add_to_counters(
     model: type[Model], *, keys: Sequence[str], counters: Sequence[str], rows: Sequence[dict[str, Any]]
-) -> None:
+) -> Statement:
     """Upsert counter rows: insert ``rows`` or add their counters to the existing row with the same
     ``keys`` (a unique constraint over those columns must exist). ``rows`` carry every column named in
     ``keys`` and ``counters`` plus any other required column; callers order them (lock order)."""
-    if not rows:
-        return
     meta = model._meta
     names = list(rows[0])
     fields = [meta.get_field(name) for name in names]
@@ -75,5 +94,4 @@ def add_to_counters(
         for values in rows
         for name, field in zip(names, fields, strict=True)
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return Statement(sql, params)

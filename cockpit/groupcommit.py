@@ -15,8 +15,10 @@ way databases group their own commits:
 * Inside an open transaction (services, tests) records are written there and then, in that transaction
   (under a savepoint), so they roll back with it.
 
-Apps register a writer per kind (``register(kind, writer)``, in ``AppConfig.ready``); writers run in the
-order they were registered, inside the leader's transaction.
+Apps register a writer per kind (``register(kind, writer)``, in ``AppConfig.ready``): it turns a list of
+records into one ``bulksql.Statement``. A batch's statements run in registration order in one
+transaction; on PostgreSQL they are combined into a single statement (one round trip, committed on its
+own in autocommit).
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from cockpit.bulksql import Statement, combine, execute
+
 logger = logging.getLogger(__name__)
 
-Writer = Callable[[list[Any]], None]
+Writer = Callable[[list[Any]], Statement]
 Record = tuple[str, Any]
 
 _writers: dict[str, Writer] = {}
@@ -43,7 +47,7 @@ _unit: contextvars.ContextVar[list[Record] | None] = contextvars.ContextVar(
 
 
 def register(kind: str, writer: Writer) -> None:
-    """``writer(items)`` stores a list of records of ``kind`` (bulk insert, aggregated upsert, ...)."""
+    """``writer(items)`` returns the statement that stores a list of records of ``kind``."""
     _writers[kind] = writer
 
 
@@ -81,7 +85,7 @@ def commit(records: Sequence[Record]) -> None:
         return
     if connection.in_atomic_block:  # part of the caller's transaction: commit or roll back with it
         with transaction.atomic():  # a savepoint: a failed write leaves the caller's transaction usable
-            _write(records)
+            execute(_statements(records))
         return
     _queue().commit(list(records))
 
@@ -157,8 +161,7 @@ def stats() -> tuple[int, int]:
 def _flush(batch: list[_Ticket]) -> None:
     """One transaction for the batch; on failure, one per ticket, so only the bad records' callers fail."""
     try:
-        with transaction.atomic():
-            _write([record for ticket in batch for record in ticket.records])
+        _commit_now([record for ticket in batch for record in ticket.records])
         return
     except Exception as exc:
         if len(batch) == 1:
@@ -167,16 +170,27 @@ def _flush(batch: list[_Ticket]) -> None:
         logger.warning("group commit of %d calls failed (%s); writing them one by one", len(batch), type(exc))
     for ticket in batch:
         try:
-            with transaction.atomic():
-                _write(ticket.records)
+            _commit_now(ticket.records)
         except Exception as exc:
             ticket.error = exc
 
 
-def _write(records: Sequence[Record]) -> None:
+def _commit_now(records: Sequence[Record]) -> None:
+    """Write and commit (the caller is in autocommit mode): a single statement commits on its own."""
+    statements = _statements(records)
+    if len(statements) == 1:
+        execute(statements)
+        return
+    with transaction.atomic():
+        execute(statements)
+
+
+def _statements(records: Sequence[Record]) -> list[Statement]:
     by_kind: dict[str, list[Any]] = {}
     for kind, item in records:
         by_kind.setdefault(kind, []).append(item)
-    for kind, writer in _writers.items():  # registration order: the same in every transaction
-        if kind in by_kind:
-            writer(by_kind[kind])
+    # registration order: every transaction touches the tables (and takes their locks) in the same order
+    statements = [writer(by_kind[kind]) for kind, writer in _writers.items() if kind in by_kind]
+    if connection.vendor == "postgresql" and len(statements) > 1:
+        return [combine(statements)]
+    return statements

@@ -255,9 +255,9 @@ def record_call(
     groupcommit.add(CALL_GROUP_COMMIT_KIND, call)
 
 
-def write_calls(calls: list[ConnectorCall]) -> None:
+def write_calls(calls: list[ConnectorCall]) -> bulksql.Statement:
     """The group-commit writer for call records: one INSERT."""
-    bulksql.insert_many(ConnectorCall, calls)
+    return bulksql.insert_many(ConnectorCall, calls)
 
 
 def prune_calls() -> int:

@@ -50,7 +50,7 @@ def record_operation(*, key: Key, caller: Caller, operation: str, ok: bool, deta
         )
 
 
-def write_tallies(tallies: list[Tally]) -> None:
+def write_tallies(tallies: list[Tally]) -> bulksql.Statement:
     """The group-commit writer: one upsert adding the batch's counts, rows in a fixed order so that two
     processes flushing at once take their row locks in the same order (no deadlock)."""
     rows: dict[tuple[str, date, str, str], dict[str, Any]] = {}
@@ -61,7 +61,7 @@ def write_tallies(tallies: list[Tally]) -> None:
              "operation": t.operation, "succeeded": 0, "failed": 0},
         )  # fmt: skip
         row["succeeded" if t.ok else "failed"] += 1
-    bulksql.add_to_counters(
+    return bulksql.add_to_counters(
         KeyOperationCount,
         keys=["key", "day", "channel", "operation"],
         counters=["succeeded", "failed"],

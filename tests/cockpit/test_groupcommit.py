@@ -119,9 +119,10 @@ def test_counter_upserts_add_to_the_existing_row(
     today = timezone.now().date()
     row = {"key_id": key.pk, "tenant_id": key.tenant_id, "day": today, "channel": "c", "operation": "encrypt"}
     for succeeded, failed in ((2, 1), (3, 0)):
-        bulksql.add_to_counters(
+        statement = bulksql.add_to_counters(
             KeyOperationCount, keys=["key", "day", "channel", "operation"], counters=["succeeded", "failed"],
             rows=[{**row, "succeeded": succeeded, "failed": failed}],
         )  # fmt: skip
+        bulksql.execute([statement])
     counted = KeyOperationCount.objects.get(key=key, channel="c")
     assert (counted.succeeded, counted.failed) == (5, 1)
