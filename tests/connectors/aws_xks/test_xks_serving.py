@@ -4,14 +4,17 @@ moment they change, records committed before the answer (or no answer), the brow
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from xkskit import MakeStore, Store, Xks, assert_xks_error, decrypt_body, encrypt_body, metadata
 
 from audit.models import AuditEvent
+from cockpit import readcache
 from connectors import services
 from connectors.models import BindingCredential, ConnectorCall
 from keys import services as key_services
@@ -23,6 +26,21 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("custody")]
 
 def _version(encrypted: dict[str, Any]) -> int:
     return int.from_bytes(base64.b64decode(encrypted["ciphertextMetadata"])[1:], "big")
+
+
+def test_a_repeated_call_reads_nothing_from_the_database(store_a: Store, xks: Xks) -> None:
+    if connection.vendor == "postgresql":  # the cache serves once its NOTIFY listener is connected
+        readcache.cached(("warm-up",), lambda: None)
+        deadline = time.monotonic() + 10
+        while not readcache._current().listening:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    xks.ok(store_a, store_a.url("encrypt"), encrypt_body(b"first"))
+    with CaptureQueriesContext(connection) as captured:
+        xks.ok(store_a, store_a.url("encrypt"), encrypt_body(b"second"))
+    statements = [q["sql"].lstrip().split()[0].upper() for q in captured.captured_queries]
+    assert "SELECT" not in statements, captured.captured_queries
+    assert "INSERT" in statements or "WITH" in statements  # its records were still written
 
 
 def test_a_key_disabled_after_use_is_refused_on_the_next_call(store_a: Store, xks: Xks, world: World) -> None:
