@@ -17,19 +17,32 @@ encrypt of 4 KiB (threshold PRF key; also with a customer node, k = k_c + k_p),
 RSA-2048 OAEP-SHA256 decrypt (threshold RSA) and Ed25519 sign (FROST). All
 processes share this machine's cores, so the node figures are a lower bound for nodes
 on separate hosts; SoftHSM2 is a software token, a network HSM adds its own latency.
+
+``--concurrent`` instead measures what a threaded server sees:
+``.venv/bin/python bench/mpc_ops.py --concurrent [--threads 32] [--workers 1] [--seconds 10]``.
+That many threads call ``MpcBackend.encrypt`` of 32-byte plaintexts on one MPC AES key
+for the given time (no HSM, no customer node). With ``--workers N`` the process that
+built and used the backend forks N workers that each run the threads, as gunicorn's
+threaded workers do. It prints ops/s, p50/p99/max latency, the average threshold-PRF
+batch (calls merged into one node round trip), node requests per operation, and the
+CPU each process used per operation.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,11 +203,184 @@ def ratio(figures: Figures | None, hsm: Figures | None) -> str:
     return f"{figures[0] / hsm[0]:6.2f}x" if figures and hsm else f"{'n/a':>7}"
 
 
+# -- concurrent AES on one key ----------------------------------------------------------------------
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def hammer(call: Callable[[], object], threads: int, seconds: float) -> tuple[list[float], float]:
+    """Run ``call`` back to back on ``threads`` threads for ``seconds``; (latencies, elapsed)."""
+    samples: list[list[float]] = [[] for _ in range(threads)]
+    barrier = threading.Barrier(threads + 1)
+    stop = [0.0]
+
+    def worker(mine: list[float]) -> None:
+        barrier.wait()
+        while time.perf_counter() < stop[0]:
+            start = time.perf_counter()
+            call()
+            mine.append(time.perf_counter() - start)
+
+    pool = [threading.Thread(target=worker, args=(mine,)) for mine in samples]
+    for thread in pool:
+        thread.start()
+    started = time.perf_counter()
+    stop[0] = started + seconds
+    barrier.wait()
+    for thread in pool:
+        thread.join()
+    return sorted(x for mine in samples for x in mine), time.perf_counter() - started
+
+
+@dataclass
+class LoadResult:
+    """One process's share of a concurrent run."""
+
+    samples: list[float]
+    elapsed: float
+    batches: int
+    inputs: int
+    requests: int
+    cpu: float  # this process's CPU seconds during the run
+
+
+def aes_load(
+    backend: MpcBackend, coordinator: Coordinator, handle: str, threads: int, seconds: float, start_at: float
+) -> LoadResult:
+    """``threads`` threads encrypting 32-byte plaintexts with ``handle`` for ``seconds`` from
+    ``start_at`` (``time.time()``), after a warm-up."""
+    plaintext = os.urandom(32)
+
+    def encrypt() -> object:
+        return backend.encrypt(handle, plaintext=plaintext, aad=b"bench")
+
+    def requests() -> int:
+        return sum(client.stats.requests for client in coordinator.fanout.clients.values())
+
+    hammer(encrypt, threads, min(1.0, seconds))  # warm-up: connections, public data, caches
+    time.sleep(max(0.0, start_at - time.time()))
+    stats, sent, cpu = backend.prf_stats(), requests(), time.process_time()
+    samples, elapsed = hammer(encrypt, threads, seconds)
+    after = backend.prf_stats()
+    return LoadResult(
+        samples,
+        elapsed,
+        after.batches - stats.batches,
+        after.inputs - stats.inputs,
+        requests() - sent,
+        time.process_time() - cpu,
+    )
+
+
+def forked_load(
+    backend: MpcBackend,
+    coordinator: Coordinator,
+    handle: str,
+    workers: int,
+    threads: int,
+    seconds: float,
+    start_at: float,
+) -> list[LoadResult]:
+    """Like gunicorn's threaded workers: fork ``workers`` children of this process, each running
+    :func:`aes_load` on the backend the parent built and used."""
+    pipes, pids = [], []
+    for _ in range(workers):
+        read_fd, write_fd = os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # forking a threaded process is the point
+            pid = os.fork()
+        if pid == 0:  # child: run, report through the pipe, never return into the parent's code
+            code = 1
+            try:
+                os.close(read_fd)
+                result = aes_load(backend, coordinator, handle, threads, seconds, start_at)
+                with os.fdopen(write_fd, "w") as pipe:
+                    json.dump(result.__dict__, pipe)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        pipes.append(read_fd)
+        pids.append(pid)
+    results = []
+    for read_fd, pid in zip(pipes, pids, strict=True):
+        with os.fdopen(read_fd) as pipe:
+            data = pipe.read()
+        os.waitpid(pid, 0)
+        if not data:
+            raise RuntimeError(f"worker {pid} failed")
+        results.append(LoadResult(**json.loads(data)))
+    return results
+
+
+def concurrent_aes(workdir: Path, threads: int, seconds: float, workers: int) -> None:
+    """``--concurrent``: many threads (in ``workers`` forked processes) encrypting with one MPC AES key."""
+    cluster = LocalCluster(workdir / "mpc", log_level="WARNING")
+    cluster.prepare()
+    try:
+        cluster.start_all()
+        coordinator = Coordinator.from_file(cluster.cluster_file)
+        backend = MpcBackend(coordinator)
+        handle = backend.generate(spec=KeySpec.AES_256, label="bench").handle
+        backend.encrypt(handle, plaintext=b"used before the fork", aad=b"")
+        nodes = {f"node {i}": cluster.pid(i) for i in (1, 2, 3)}
+        start_at = time.time() + 2.0  # after every worker's warm-up
+        node_cpu: dict[str, float] = {}
+
+        def sample_nodes() -> None:  # the nodes' CPU over the measured window only
+            time.sleep(max(0.0, start_at - time.time()))
+            before = {name: process_cpu(pid) for name, pid in nodes.items()}
+            time.sleep(seconds)
+            node_cpu.update({name: process_cpu(pid) - before[name] for name, pid in nodes.items()})
+
+        sampler = threading.Thread(target=sample_nodes)
+        sampler.start()
+        if workers > 1:
+            results = forked_load(backend, coordinator, handle, workers, threads, seconds, start_at)
+        else:
+            results = [aes_load(backend, coordinator, handle, threads, seconds, start_at)]
+        sampler.join()
+        cpu = {f"worker {i}": r.cpu for i, r in enumerate(results)} | node_cpu
+        samples = sorted(x for r in results for x in r.samples)
+        elapsed = max(r.elapsed for r in results)
+        n = len(samples)
+        batches, inputs = sum(r.batches for r in results), sum(r.inputs for r in results)
+        requests = sum(r.requests for r in results)
+        p50, p99, worst = statistics.median(samples), samples[min(n - 1, int(n * 0.99))], samples[-1]
+        print(f"MPC AES-256-GCM encrypt, 32-byte plaintexts, one key, 2-of-3 nodes; {os.cpu_count()} CPU(s)")
+        print(
+            f"{workers} process(es) x {threads} threads, {elapsed:.1f} s: {n / elapsed:.0f} ops/s; latency "
+            f"p50 {p50 * 1e3:.2f} ms, p99 {p99 * 1e3:.2f} ms, max {worst * 1e3:.2f} ms"
+        )
+        print(
+            f"threshold-PRF batches: {batches}, average {inputs / max(batches, 1):.1f} inputs per batch; "
+            f"{requests / max(n, 1):.2f} node requests per operation"
+        )
+        per_op = ", ".join(f"{name} {used / max(n, 1) * 1e6:.0f} us" for name, used in cpu.items())
+        print(f"CPU per operation: {per_op}; total {sum(cpu.values()) / max(n, 1) * 1e6:.0f} us")
+        coordinator.close()
+    finally:
+        cluster.stop_all()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--concurrent", action="store_true", help="many threads, one AES key (see above)")
+    parser.add_argument("--threads", type=int, default=32, help="threads (per process) for --concurrent")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="--concurrent in this many forked processes (like gunicorn)"
+    )
     args = parser.parse_args()
     secs = args.seconds
+    if args.concurrent:
+        with tempfile.TemporaryDirectory(prefix="cockpit-mpc-bench-") as tmp:
+            concurrent_aes(Path(tmp), args.threads, secs, args.workers)
+        return 0
     with tempfile.TemporaryDirectory(prefix="cockpit-mpc-bench-") as tmp:
         workdir = Path(tmp)
         hsm = softhsm_backend(workdir)

@@ -31,6 +31,12 @@ Errors: :class:`NodesUnavailable` (fewer than t usable answers: answered/needed/
 did not take part: ``reason`` says why); all derive from :class:`CoordinatorError`. Nodes that send
 wrong partials or unverifiable responses are excluded and reported through
 ``on_misbehaviour(Misbehaviour(node_id, operation, key_id, reason))``.
+
+Threads and processes: a coordinator is thread-safe and keeps a pool of keep-alive
+connections per node (``client.stats.requests`` / ``.connects`` count their use). In a
+child forked after use it starts over with its own threads, locks and connections
+(:mod:`mpc.coordinator.forksafe`). :class:`mpc.coordinator.coalesce.Coalescer` merges
+concurrent PRF evaluations of one key into shared batches (used by ``MpcBackend``).
 """
 
 from mpc.node.config import CustomerNodeSpec

@@ -28,7 +28,7 @@ from mpc.node.config import ClusterSpec, ConfigError, CustomerNodeSpec, load_clu
 from mpc.wire import get_int, get_str
 
 from . import customer as customer_ops
-from . import keygen, ops
+from . import forksafe, keygen, ops
 from .errors import (
     CoordinatorError,
     CustomerNodeUnavailable,
@@ -76,12 +76,14 @@ class Coordinator:
             i: NodeClient(e, signing_key, connect_timeout=connect_timeout, read_timeout=read_timeout)
             for i, e in cluster.nodes.items()
         }
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="mpc-coordinator")
+        self._max_workers = max_workers
+        self._pool = self._new_pool()
         self.fanout = Fanout(clients, self._pool, on_misbehaviour)
         self._public = PublicInfoCache(self.fanout, self.threshold)
         self._customers = customer_ops.CustomerClients(
             signing_key, connect_timeout=customer_connect_timeout, read_timeout=customer_read_timeout
         )
+        forksafe.register(self)
 
     @classmethod
     def from_file(cls, cluster_file: Path, key_file: Path | None = None, **options: Any) -> Coordinator:
@@ -97,6 +99,14 @@ class Coordinator:
 
     def __repr__(self) -> str:
         return f"Coordinator(n={self.n}, t={self.threshold})"
+
+    def _new_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="mpc-coordinator")
+
+    def after_fork_in_child(self) -> None:
+        """The parent's pool threads do not exist in a forked child: give it a pool of its own."""
+        self._pool = self._new_pool()
+        self.fanout.use_pool(self._pool)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -324,8 +334,9 @@ class Coordinator:
             raise CustomerNodeUnavailable("not_given")
         client = self._customers.get(customer)
         pending = self._pool.submit(customer_ops.evaluate, client, self.fanout, info, inputs)
+        hashed = ops.HashedInputs(inputs)
         try:
-            provider = ops.tprf_once(self.fanout, info, inputs)
+            provider = ops.tprf_once(self.fanout, info, inputs, hashed)
         except (KeyDisabled, KeyNotFound, InvalidRequest):
             raise  # the key's own state at the providers says it all
         except CoordinatorError:
@@ -334,7 +345,7 @@ class Coordinator:
         part = pending.result()
         if provider is None:
             return None
-        return customer_ops.add(client, self.fanout, info, part, provider, inputs)
+        return customer_ops.add(client, self.fanout, info, part, provider, hashed.get())
 
     def _customer_call(
         self, customer: CustomerNodeSpec | None, run: Callable[[Any], Any]

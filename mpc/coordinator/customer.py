@@ -27,6 +27,7 @@ from mpc.crypto.errors import InvalidProof
 from mpc.node.config import CustomerNodeSpec, NodeEntry
 from mpc.wire import WireError, b64d, b64e, get_b64, get_list, get_str
 
+from . import forksafe
 from .errors import CustomerNodeUnavailable, KeyExists
 from .fanout import Fanout
 from .transport import NodeCallError, NodeClient, NodeMisbehaved, NodeRefused
@@ -49,6 +50,11 @@ class CustomerClients:
         self._signer = signer
         self._connect_timeout, self._read_timeout = connect_timeout, read_timeout
         self._clients: OrderedDict[CustomerNodeSpec, NodeClient] = OrderedDict()
+        self._lock = threading.Lock()
+        forksafe.register(self)
+
+    def after_fork_in_child(self) -> None:
+        """A parent thread may have held the lock at the fork (the clients reset themselves)."""
         self._lock = threading.Lock()
 
     def get(self, spec: CustomerNodeSpec) -> NodeClient:
@@ -148,12 +154,15 @@ def add(
     info: ScalarKeyInfo,
     customer: tprf.PartialEvaluation,
     provider: Sequence[bytes],
-    inputs: Sequence[bytes],
+    hashed: Sequence[bytes],
 ) -> list[bytes]:
-    """Z = Z_c + Z_p after checking Z_c's DLEQ proof against the provider-pinned Y_c."""
+    """Z = Z_c + Z_p after checking Z_c's DLEQ proof against the provider-pinned Y_c.
+
+    ``hashed`` are the batch's inputs hashed to the group (``tprf.hash_inputs``).
+    """
     assert info.customer_public_key is not None
     try:
-        return tprf.add_customer_part(customer, info.customer_public_key, provider, inputs)
+        return tprf.add_customer_part_hashed(customer, info.customer_public_key, provider, hashed)
     except InvalidProof:
         _misbehaved(client, fanout, "tprf", info.key_id, "customer PRF part failed its DLEQ proof")
 

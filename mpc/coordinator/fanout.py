@@ -55,6 +55,10 @@ class Fanout:
         self._pool = pool
         self._hook = hook
 
+    def use_pool(self, pool: ThreadPoolExecutor) -> None:
+        """Run calls on ``pool`` from now on (a forked child replaces the parent's pool)."""
+        self._pool = pool
+
     def ranked(self, exclude: Iterable[int] = ()) -> list[int]:
         now, skip = time.monotonic(), set(exclude)
 

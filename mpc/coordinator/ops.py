@@ -10,6 +10,7 @@ data once instead of blaming the node.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from itertools import combinations
 from typing import Any
@@ -19,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from mpc.crypto import frost, threshold_rsa, tprf
 from mpc.crypto.errors import InvalidProof, MpcError
-from mpc.crypto.group import RISTRETTO255
-from mpc.crypto.shamir import interpolate_in_exponent
+from mpc.crypto.group import RISTRETTO255, Element
+from mpc.crypto.shamir import interpolate_batch_in_exponent
 from mpc.wire import b64d, b64e, get_b64, get_int, get_list, get_str, int_d, int_e, labels_to_wire
 
 from .errors import CoordinatorError, DecryptionFailed, InvalidRequest, NodesUnavailable
@@ -58,10 +59,39 @@ def batches(inputs: Sequence[bytes]) -> list[list[bytes]]:
     return out
 
 
-def tprf_once(fanout: Fanout, info: ScalarKeyInfo, inputs: Sequence[bytes]) -> list[bytes] | None:
+class HashedInputs:
+    """H(x) of a batch, computed once by whichever thread needs it first (the others wait).
+
+    Every node's partial (and a customer node's part) is verified against the same
+    hashed inputs, so hashing is paid once per batch instead of once per partial. It
+    is done after the first answer arrived rather than while the requests go out:
+    hashing competes with the request threads for the GIL and delayed the requests.
+    """
+
+    def __init__(self, inputs: Sequence[bytes]) -> None:
+        self._inputs = inputs
+        self._lock = threading.Lock()
+        self._result: list[Element] | MpcError | None = None
+
+    def get(self) -> list[Element]:
+        with self._lock:
+            if self._result is None:
+                try:
+                    self._result = tprf.hash_inputs(self._inputs)
+                except MpcError as exc:  # every user of the batch sees the same failure
+                    self._result = exc
+        if isinstance(self._result, MpcError):
+            raise self._result
+        return self._result
+
+
+def tprf_once(
+    fanout: Fanout, info: ScalarKeyInfo, inputs: Sequence[bytes], hashed: HashedInputs | None = None
+) -> list[bytes] | None:
     """One attempt; None means "some node is on a newer epoch, refresh public data"."""
     path = f"/keys/{info.key_id}/tprf/evaluate"
     payload = {"inputs": [b64e(x) for x in inputs]}
+    hashed = hashed or HashedInputs(inputs)
 
     def call(node_id: int) -> tuple[bytes, ...]:
         body = fanout.clients[node_id].call("POST", path, payload)
@@ -71,7 +101,7 @@ def tprf_once(fanout: Fanout, info: ScalarKeyInfo, inputs: Sequence[bytes]) -> l
         )
         partial = tprf.PartialEvaluation(node_id, elements, get_b64(body, "proof", size=64))
         try:
-            tprf.verify_partial_batch(partial, info.public_shares[node_id], inputs)
+            tprf.verify_partial_hashed(partial, info.public_shares[node_id], hashed.get())
         except InvalidProof:
             raise NodeMisbehaved(node_id, "threshold PRF partial failed its DLEQ proof") from None
         return elements
@@ -82,10 +112,7 @@ def tprf_once(fanout: Fanout, info: ScalarKeyInfo, inputs: Sequence[bytes]) -> l
             return None
         raise_for_shortfall(gathered, info.threshold, len(fanout.clients))
     chosen = dict(sorted(gathered.results.items())[: info.threshold])
-    return [
-        interpolate_in_exponent(RISTRETTO255, {i: elements[k] for i, elements in chosen.items()})
-        for k in range(len(inputs))
-    ]
+    return interpolate_batch_in_exponent(RISTRETTO255, chosen)
 
 
 # -- FROST -----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from concurrent.futures import Future
 from typing import Any
 
 from mpc.crypto.group import RISTRETTO255
@@ -27,6 +28,7 @@ from mpc.wire import (
     scalar_public_from_dict,
 )
 
+from . import forksafe
 from .errors import InvalidRequest, NodesUnavailable
 from .fanout import Fanout, Gathered, raise_for_shortfall
 from .transport import NodeMisbehaved
@@ -78,25 +80,58 @@ def fingerprint(body: dict[str, Any]) -> bytes:
 
 
 class PublicInfoCache:
-    """Fetches public data with t-agreement and keeps it for a few minutes."""
+    """Fetches public data with t-agreement and keeps it for a few minutes.
+
+    Concurrent misses for one key share a single fetch: when the entry of a busy key
+    expires, its callers wait for one round of ``/public`` calls instead of each
+    starting their own (``fresh`` reads always fetch on their own).
+    """
 
     def __init__(self, fanout: Fanout, threshold: int) -> None:
         self._fanout = fanout
         self._t = threshold
         self._cache: dict[str, tuple[float, PublicInfo]] = {}
+        self._pending: dict[str, Future[PublicInfo]] = {}
         self._lock = threading.Lock()
+        forksafe.register(self)
+
+    def after_fork_in_child(self) -> None:
+        """A parent thread may have held the lock or been fetching; the cached data stays valid."""
+        self._lock = threading.Lock()
+        self._pending = {}
 
     def get(self, key_id: str, *, fresh: bool = False) -> PublicInfo:
         check_key_id_or_raise(key_id)
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(key_id)
-        if hit is not None and not fresh and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
-        info = self._fetch(key_id)
+            if hit is not None and not fresh and now - hit[0] < CACHE_SECONDS:
+                return hit[1]
+            pending = None if fresh else self._pending.get(key_id)
+            if pending is not None:
+                joined = True
+            else:
+                joined, pending = False, Future()
+                if not fresh:
+                    self._pending[key_id] = pending
+        if joined:
+            return pending.result()
+        try:
+            info = self._fetch(key_id)
+        except BaseException as exc:
+            self._settle(key_id, pending)
+            pending.set_exception(exc)
+            raise
         with self._lock:
             self._cache[key_id] = (now, info)
+        self._settle(key_id, pending)
+        pending.set_result(info)
         return info
+
+    def _settle(self, key_id: str, pending: Future[PublicInfo]) -> None:
+        with self._lock:
+            if self._pending.get(key_id) is pending:
+                del self._pending[key_id]
 
     def put(self, info: PublicInfo) -> None:
         with self._lock:

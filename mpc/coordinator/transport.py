@@ -10,7 +10,14 @@ Failure taxonomy (the fan-out logic acts on the type, never on message text):
 * :class:`NodeRefused` — a correctly signed error (key disabled, not found, ...).
 
 Per-node statistics (EWMA latency, last failure, last misbehaviour) feed the
-ranking that picks which t nodes to ask first.
+ranking that picks which t nodes to ask first; counters of requests sent and
+connections opened show how well batching and keep-alive work.
+
+Connections: each client keeps a pool of idle keep-alive connections (up to
+``MAX_IDLE``). A call takes one from the pool or opens a new one and gives it back
+afterwards, so concurrent calls to one node run on separate connections in
+parallel; nothing holds a lock while a request is on the wire. In a forked child
+the inherited connections are dropped (see :mod:`.forksafe`).
 """
 
 from __future__ import annotations
@@ -43,7 +50,10 @@ from mpc.wire import (
     verify,
 )
 
+from . import forksafe
+
 MAX_RESPONSE = 8 << 20
+MAX_IDLE = 32  # idle keep-alive connections kept per node
 _IDLE_REUSE_SECONDS = 10.0  # nodes close idle keep-alive sockets after 15 s
 _RETRIABLE = (
     http.client.RemoteDisconnected,
@@ -106,6 +116,10 @@ class NodeStats:
     latency: float | None = None
     last_failure: float = 0.0
     last_misbehaviour: float = 0.0
+    requests: int = 0
+    """HTTP requests sent to the node (retries on a stale keep-alive socket included)."""
+    connects: int = 0
+    """New connections opened (the rest of the requests reused a keep-alive one)."""
 
     def record(self, seconds: float) -> None:
         self.latency = seconds if self.latency is None else 0.8 * self.latency + 0.2 * seconds
@@ -137,6 +151,7 @@ class NodeClient:
         self._idle: list[tuple[http.client.HTTPConnection, float]] = []
         self._lock = threading.Lock()
         self.stats = NodeStats()
+        forksafe.register(self)
 
     def __repr__(self) -> str:
         return f"NodeClient(audience={self.audience!r}, url={self.entry.url!r})"
@@ -160,6 +175,13 @@ class NodeClient:
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
+        for conn, _ in idle:
+            conn.close()
+
+    def after_fork_in_child(self) -> None:
+        """Drop the parent's connections (closing only this process's copies) and lock."""
+        idle, self._idle = self._idle, []
+        self._lock = threading.Lock()
         for conn, _ in idle:
             conn.close()
 
@@ -245,18 +267,28 @@ class NodeClient:
 
     def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
         now = time.monotonic()
+        conn: http.client.HTTPConnection | None = None
+        stale = []
         with self._lock:
-            while self._idle:
-                conn, since = self._idle.pop()
+            self.stats.requests += 1
+            while self._idle and conn is None:
+                candidate, since = self._idle.pop()
                 if now - since < _IDLE_REUSE_SECONDS:
-                    return conn, True
-                conn.close()
+                    conn = candidate
+                else:
+                    stale.append(candidate)
+            if conn is None:
+                self.stats.connects += 1
+        for old in stale:
+            old.close()
+        if conn is not None:
+            return conn, True
         cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
         return cls(self._host, self._port, timeout=self.connect_timeout), False
 
     def _release(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
-            if len(self._idle) < 8:
+            if len(self._idle) < MAX_IDLE:
                 self._idle.append((conn, time.monotonic()))
                 return
         conn.close()

@@ -46,7 +46,7 @@ from .oprf import (
     length_prefixed,
     verify_proof,
 )
-from .shamir import KeyShare, lagrange_coefficients
+from .shamir import KeyShare, interpolate_batch_in_exponent
 
 G = RISTRETTO255
 TPRF_CONTEXT = context_string(MODE_VOPRF)
@@ -86,6 +86,11 @@ class PartialEvaluation:
     node_id: int
     elements: tuple[Element, ...]
     proof: bytes
+
+
+def hash_inputs(inputs: Sequence[bytes]) -> list[Element]:
+    """H(x) for each input, exactly as the nodes compute it (see :func:`verify_partial_hashed`)."""
+    return _input_elements(inputs)
 
 
 def _input_elements(inputs: Sequence[bytes]) -> list[Element]:
@@ -133,7 +138,19 @@ def verify_partial(partial: PartialEvaluation, public_share: Element, x: bytes) 
 
 def verify_partial_batch(partial: PartialEvaluation, public_share: Element, inputs: Sequence[bytes]) -> None:
     """Batched verification of one node's answer for ``inputs`` (same order)."""
-    hashed = _input_elements(inputs)
+    verify_partial_hashed(partial, public_share, _input_elements(inputs))
+
+
+def verify_partial_hashed(
+    partial: PartialEvaluation, public_share: Element, hashed: Sequence[Element]
+) -> None:
+    """:func:`verify_partial_batch` with the inputs already hashed by :func:`hash_inputs`.
+
+    Hashing is the same for every node's partial, so a coordinator that checks t
+    partials of one batch hashes the inputs once; each proof is still checked in full.
+    """
+    if not hashed:
+        raise InvalidParameters("at least one PRF input is required")
     try:
         if len(partial.elements) != len(hashed):
             raise InvalidEncoding("wrong number of evaluated elements")
@@ -158,12 +175,13 @@ def _verified_points(
     if len(partials) < threshold:
         raise NotEnoughShares(len(partials), threshold)
     bad: list[int] = []
+    hashed = _input_elements(inputs)
     for partial in partials:
         public = public_shares.get(partial.node_id)
         try:
             if public is None:
                 raise InvalidProof(partial.node_id, "unknown node")
-            verify_partial_batch(partial, public, inputs)
+            verify_partial_hashed(partial, public, hashed)
         except InvalidProof:
             bad.append(partial.node_id)
     if bad:
@@ -178,12 +196,7 @@ def combine_batch(
     threshold: int,
 ) -> list[Element]:
     """Verify every partial (all culprits reported at once), then Z = Σ λ_i·Z_i per input."""
-    points = _verified_points(partials, public_shares, inputs, threshold)
-    lambdas = lagrange_coefficients(points)
-    return [
-        G.linear_combination((lambdas[i], elements[n]) for i, elements in points.items())
-        for n in range(len(inputs))
-    ]
+    return interpolate_batch_in_exponent(G, _verified_points(partials, public_shares, inputs, threshold))
 
 
 def combine(
@@ -271,11 +284,21 @@ def add_customer_part(
     Like :func:`combine_composed`, for callers that verified and interpolated the
     provider partials as they arrived; the customer's DLEQ proof is checked here.
     """
+    return add_customer_part_hashed(customer, customer_public_key, provider, _input_elements(inputs))
+
+
+def add_customer_part_hashed(
+    customer: PartialEvaluation,
+    customer_public_key: Element,
+    provider: Sequence[Element],
+    hashed: Sequence[Element],
+) -> list[Element]:
+    """:func:`add_customer_part` with the inputs already hashed by :func:`hash_inputs`."""
     if customer.node_id != CUSTOMER_NODE_ID:
         raise InvalidParameters("customer evaluation must use CUSTOMER_NODE_ID")
-    if len(provider) != len(inputs):
+    if len(provider) != len(hashed):
         raise InvalidParameters("one provider element per input is required")
-    verify_partial_batch(customer, customer_public_key, inputs)
+    verify_partial_hashed(customer, customer_public_key, hashed)
     return [G.add(zc, zp) for zc, zp in zip(customer.elements, provider, strict=True)]
 
 

@@ -1,9 +1,12 @@
 """Per-process node state shared by the request handlers.
 
-Holds the store, the node's private keys, pinned peers, in-memory FROST nonces and
-the DKG sessions this node already dealt in. The per-key state check lives here
-(:meth:`NodeContext.usable`) so that *every* key operation is refused at the node
-when the key is disabled or destroyed, whatever the coordinator asks.
+Holds the store, the node's private keys, pinned peers, in-memory FROST nonces,
+the DKG sessions this node already dealt in and a short-lived cache of unsealed key
+material. The per-key state check lives here (:meth:`NodeContext.usable` and the
+``*_share`` accessors) so that *every* key operation is refused at the node when the
+key is disabled, held or destroyed, whatever the coordinator asks. The state is read
+from the store on every request (the operator's CLI writes it from another process);
+only the unsealed, parsed material is cached (:class:`MaterialCache`).
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -33,7 +37,7 @@ from mpc.wire import (
 )
 
 from .config import NodeConfig, NodeEntry
-from .errors import BadRequest, Conflict, KeyDisabled, KeyHeld, Overloaded
+from .errors import BadRequest, Conflict, KeyDisabled, KeyHeld, NodeError, Overloaded
 from .store import KeyRecord, ShareStore
 
 VERSION = "0.1.0"
@@ -41,6 +45,8 @@ FAULTS = frozenset({"bad-deal", "bad-partial", "tamper-response"})
 """Test-only misbehaviour (``--fault``); refused unless COCKPIT_MPC_TEST_FAULTS=1."""
 
 MAX_PENDING_NONCES = 10_000
+MATERIAL_CACHE_SECONDS = 60.0
+MAX_CACHED_KEYS = 4096
 
 
 @dataclass
@@ -87,6 +93,52 @@ class FrostNonceStore:
             self._entries = {k: e for k, e in self._entries.items() if e.key_id != key_id}
 
 
+class MaterialCache:
+    """Unsealed, parsed key material of recently used keys, in memory for at most ``ttl`` seconds.
+
+    Why: unsealing (AES-GCM under the master key, possibly in an HSM) and parsing a
+    share on every request costs more than the request's own crypto for small batches.
+    Safe because an entry is only used after the request passed the state check
+    against the store, and only for the same key id, epoch and kind; it is dropped as
+    soon as a request finds the key disabled, held, destroyed or missing, and on
+    destroy, disable and refresh commit. Python cannot zeroise memory, so a dropped
+    entry lives until garbage collection, like any share the node ever loaded.
+    """
+
+    def __init__(self, ttl: float = MATERIAL_CACHE_SECONDS, limit: int = MAX_CACHED_KEYS) -> None:
+        self._ttl, self._limit = ttl, limit
+        self._entries: dict[str, tuple[int, str, float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_id: str, epoch: int, kind: str) -> object | None:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key_id)
+            if entry is None:
+                return None
+            if entry[:2] != (epoch, kind) or entry[2] <= now:
+                del self._entries[key_id]
+                return None
+            return entry[3]
+
+    def put(self, key_id: str, epoch: int, kind: str, value: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._entries) >= self._limit:
+                self._entries = {k: e for k, e in self._entries.items() if e[2] > now}
+                if len(self._entries) >= self._limit:
+                    self._entries.pop(next(iter(self._entries)))  # the oldest insertion
+            self._entries[key_id] = (epoch, kind, now + self._ttl, value)
+
+    def drop(self, key_id: str) -> None:
+        with self._lock:
+            self._entries.pop(key_id, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
 @dataclass
 class NodeContext:
     """What handlers need; built once per process by :func:`mpc.node.server.build_context`."""
@@ -99,6 +151,7 @@ class NodeContext:
     threshold: int  # pinned from the cluster file (0: none configured, keygen refused)
     faults: frozenset[str] = frozenset()
     nonces: FrostNonceStore = field(default_factory=lambda: FrostNonceStore(60))
+    materials: MaterialCache = field(default_factory=MaterialCache)
     _dealt: set[str] = field(default_factory=set)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -149,31 +202,61 @@ class NodeContext:
 
     def usable(self, key_id: str, kind: str) -> tuple[KeyRecord, dict[str, Any]]:
         """Load an *enabled* key of the given kind; the node-side policy gate."""
-        record = self.store.live(key_id)
-        if record.held:
-            raise KeyHeld()
-        if record.state != "enabled":
-            raise KeyDisabled()
+        self._checked(key_id, kind)
+        return self.store.load(key_id)
+
+    def _checked(self, key_id: str, kind: str) -> KeyRecord:
+        """The key's record, read from the store now; refused unless enabled, not held, of ``kind``.
+
+        A refusal also drops whatever material of the key is cached.
+        """
+        try:
+            record = self.store.live(key_id)
+            if record.held:
+                raise KeyHeld()
+            if record.state != "enabled":
+                raise KeyDisabled()
+        except NodeError:
+            self.materials.drop(key_id)
+            raise
         if record.kind != kind:
             raise BadRequest("operation does not match the key type")
-        return self.store.load(key_id)
+        return record
 
     def scalar_share(self, key_id: str, group: PrimeOrderGroup | None) -> tuple[KeyRecord, KeyShare]:
         """The active DKG share; ``group`` (if given) must match the key's group."""
-        record, payload = self.usable(key_id, "scalar")
-        share = key_share_from_dict(payload, check=False)
+        record, share = self._material(key_id, "scalar", lambda p: key_share_from_dict(p, check=False))
         if group is not None and share.group is not group:
             raise BadRequest("operation does not match the key's group")
         return record, share
 
     def customer_secret(self, key_id: str) -> tuple[KeyRecord, int]:
         """A customer node's whole key part k_c (customer nodes only)."""
-        record, payload = self.usable(key_id, "customer")
-        return record, scalar(b64d(payload.get("secret"), field="secret", size=32))
+        return self._material(
+            key_id, "customer", lambda p: scalar(b64d(p.get("secret"), field="secret", size=32))
+        )
 
     def rsa_share(
         self, key_id: str
     ) -> tuple[KeyRecord, threshold_rsa.RsaPublicParams, threshold_rsa.RsaNodeShare]:
-        record, payload = self.usable(key_id, "rsa")
-        params = rsa_params_from_dict(payload["params"])
-        return record, params, rsa_share_from_dict(payload["share"], params)
+        def parse(
+            payload: dict[str, Any],
+        ) -> tuple[threshold_rsa.RsaPublicParams, threshold_rsa.RsaNodeShare]:
+            params = rsa_params_from_dict(payload["params"])
+            return params, rsa_share_from_dict(payload["share"], params)
+
+        record, (params, share) = self._material(key_id, "rsa", parse)
+        return record, params, share
+
+    def _material[T](
+        self, key_id: str, kind: str, parse: Callable[[dict[str, Any]], T]
+    ) -> tuple[KeyRecord, T]:
+        """State check against the store on every call; the unsealed material from the cache if fresh."""
+        record = self._checked(key_id, kind)
+        cached = self.materials.get(key_id, record.epoch, kind)
+        if cached is not None:
+            return record, cast(T, cached)
+        loaded, payload = self.store.load(key_id)
+        value = parse(payload)
+        self.materials.put(key_id, loaded.epoch, kind, value)
+        return loaded, value

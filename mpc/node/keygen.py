@@ -263,6 +263,7 @@ def refresh_commit(ctx: NodeContext, key_id: str, body: Body) -> Body:
     with ctx.key_lock(key_id):
         epoch = ctx.store.activate(key_id, session.hex())
     ctx.nonces.drop_key(key_id)  # FROST nonces were bound to the old epoch
+    ctx.materials.drop(key_id)  # the old epoch's share is wiped from the store: here too
     return {"epoch": epoch}
 
 

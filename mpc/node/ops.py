@@ -164,6 +164,7 @@ def set_state(ctx: NodeContext, key_id: str, body: Body) -> Body:
     record = ctx.store.set_state(key_id, enabled)
     if not enabled:
         ctx.nonces.drop_key(key_id)
+        ctx.materials.drop(key_id)
     return {"state": record.state, "held": record.held}
 
 
@@ -171,6 +172,7 @@ def destroy(ctx: NodeContext, key_id: str, body: Body) -> Body:
     with ctx.key_lock(key_id):
         ctx.store.destroy(key_id)
     ctx.nonces.drop_key(key_id)
+    ctx.materials.drop(key_id)
     return {"state": "destroyed"}
 
 
