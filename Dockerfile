@@ -1,4 +1,4 @@
-# Cockpit control plane image: the same code serves HTTP (gunicorn/WSGI), WebSockets (daphne/ASGI),
+# Cockpit control plane image: the same code serves HTTP (granian/WSGI), WebSockets (daphne/ASGI),
 # Celery workers and beat; docker-compose.yml picks the command.
 FROM python:3.12-slim-bookworm
 
@@ -28,4 +28,4 @@ RUN pip install --no-cache-dir . \
 
 USER cockpit
 EXPOSE 8000 8001
-CMD ["gunicorn", "cockpit.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2"]
+CMD ["granian", "--interface", "wsgi", "cockpit.wsgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--blocking-threads", "16"]

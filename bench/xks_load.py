@@ -1,11 +1,11 @@
-"""XKS load: signed Encrypt requests against a running Cockpit (gunicorn, 2 workers) on loopback.
+"""XKS load: signed Encrypt requests against a running Cockpit (2 worker processes) on loopback.
 
-Run by hand: `.venv/bin/python bench/xks_load.py [--seconds 10] [--clients 16]`. It sets up a scratch
-Cockpit (SQLite file, or DATABASE_URL if set), a fresh SoftHSM2 token and three MPC node processes,
-creates an HSM key, an MPC key and one XKS binding, serves Cockpit with gunicorn and drives SigV4-signed
-Encrypt calls (botocore's signer) from client threads, next to a trivial authenticated endpoint
-(GET /api/v1/tenant with a token) and a bare Django view (GET /healthz) as ceilings. It prints
-requests/s and p50/p99 latency (BENCH_WRK_OUTPUT=1 prints wrk's whole report).
+Run by hand: `.venv/bin/python bench/xks_load.py [--seconds 10] [--clients 32] [--server gunicorn]`. It
+sets up a scratch Cockpit (SQLite file, or DATABASE_URL if set), a fresh SoftHSM2 token and three MPC node
+processes, creates an HSM key, an MPC key and one XKS binding, serves Cockpit with granian (or gunicorn,
+gthread) and drives SigV4-signed Encrypt calls (botocore's signer) with wrk, next to a trivial
+authenticated endpoint (GET /api/v1/tenant with a token) and a bare Django view (GET /healthz) as
+ceilings. It prints requests/s and p50/p99 latency (BENCH_WRK_OUTPUT=1 prints wrk's whole report).
 The load generator shares the 2 cores with the server, so figures understate a separate client host.
 AWS's budget for reference: 250 ms per call, up to 1,800 requests/s per key store.
 """
@@ -209,13 +209,14 @@ def drive_wrk(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16, help="gunicorn threads per worker (1: sync)")
+    parser.add_argument("--threads", type=int, default=16, help="request threads per worker (1: sync)")
     parser.add_argument(
         "--only", choices=["bare", "trivial", "hsm", "mpc"], action="append", help="run only these"
     )
-    parser.add_argument("--gunicorn-option", action="append", default=[], help="passed to gunicorn as is")
+    parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian")
+    parser.add_argument("--server-option", action="append", default=[], help="passed to the server as is")
     parser.add_argument("--python-client", action="store_true", help="use Python threads instead of wrk")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="cockpit-xks-load-"))
@@ -230,18 +231,25 @@ def main() -> None:
         seeded = seed(cluster.cluster_file)
         port = free_port()
         env["COCKPIT_MPC_CLUSTER"] = str(cluster.cluster_file)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "cockpit.wsgi:application", "-b", f"127.0.0.1:{port}",
-             "-w", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
-             *args.gunicorn_option],
-            cwd=ROOT, env={**env, "LOG_LEVEL": "WARNING"},
-        )  # fmt: skip
+        if args.server == "granian":
+            command = [
+                sys.executable, "-m", "granian", "--interface", "wsgi", "cockpit.wsgi:application",
+                "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
+                "--blocking-threads", str(args.threads), "--log-level", "warning", *args.server_option,
+            ]  # fmt: skip
+        else:
+            command = [
+                sys.executable, "-m", "gunicorn", "cockpit.wsgi:application", "-b", f"127.0.0.1:{port}",
+                "-w", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
+                *args.server_option,
+            ]  # fmt: skip
+        server = subprocess.Popen(command, cwd=ROOT, env={**env, "LOG_LEVEL": "WARNING"})
         time.sleep(3)
         use_wrk = shutil.which("wrk") is not None and not args.python_client
         drive_with = drive_wrk if use_wrk else drive
         client = f"wrk -t2 -c{args.clients}" if use_wrk else f"{args.clients} Python client threads"
-        kind = f"gthread, {args.threads} threads each" if args.threads > 1 else "sync"
-        print(f"gunicorn {args.workers} workers ({kind}), {client}, {args.seconds:.0f} s each")
+        kind = f"{args.threads} threads each" if args.threads > 1 else "sync"
+        print(f"{args.server} {args.workers} workers ({kind}), {client}, {args.seconds:.0f} s each")
         only = set(args.only or ["bare", "trivial", "hsm", "mpc"])
         if "bare" in only:
             bare = drive_with(port, bare_request(), args.seconds, args.clients)
