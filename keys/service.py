@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from cockpit.errors import CockpitError
 from keys import custody
 from keys import errors as key_errors
 from keys.backends import (
@@ -92,42 +94,49 @@ def _version(key: Key, number: int | None) -> KeyVersion:
 def _run[T](
     key: Key, caller: Caller, operation: str, version: KeyVersion, fn: Callable[[], T], size: int
 ) -> T:
-    """Run one backend call; map backend errors to the error contract; count and audit either way."""
+    """Run one backend call; map backend errors to the error contract; count and audit either way (with
+    the time the custody backend took)."""
+    started = time.perf_counter()
     try:
         result = fn()
-    except BackendInvalidCiphertext:
-        _finish(key, caller, operation, version, ok=False, size=size, reason="invalid_ciphertext")
-        raise key_errors.InvalidCiphertext() from None
-    except KeyMaterialNotFound:
-        _finish(key, caller, operation, version, ok=False, size=size, reason="material_missing")
-        raise key_errors.KeyDisabled("The key material no longer exists.") from None
-    except UnsupportedOperation:
-        _finish(key, caller, operation, version, ok=False, size=size, reason="unsupported")
-        raise key_errors.WrongKeyUsage("This key cannot do that.") from None
-    except InvalidArgument as exc:
-        _finish(key, caller, operation, version, ok=False, size=size, reason="invalid_argument")
-        raise key_errors.InvalidRequest(str(exc) or "Invalid input.") from None
-    except BackendUnavailable:
-        _finish(key, caller, operation, version, ok=False, size=size, reason="custody_unavailable")
-        raise key_errors.CustodyUnavailable() from None
     except BackendError as exc:
-        if type(exc).__name__ == "KeyDisabledAtNodes":  # the MPC nodes refuse it on their own record
-            _finish(key, caller, operation, version, ok=False, size=size, reason="disabled_at_nodes")
-            raise key_errors.KeyDisabled("The MPC nodes refuse this key: it is disabled there.") from None
-        _finish(key, caller, operation, version, ok=False, size=size, reason="custody_error")
-        raise key_errors.CustodyUnavailable() from None
-    _finish(key, caller, operation, version, ok=True, size=size)
+        reason, error = _failure(exc)
+        _finish(key, caller, operation, version, ok=False, size=size, started=started, reason=reason)
+        raise error from None
+    _finish(key, caller, operation, version, ok=True, size=size, started=started)
     return result
 
 
+def _failure(exc: BackendError) -> tuple[str, CockpitError]:
+    """The audit reason and the error-contract error for a backend failure (never its message, except
+    for invalid arguments, whose messages are written for callers)."""
+    if isinstance(exc, BackendInvalidCiphertext):
+        return "invalid_ciphertext", key_errors.InvalidCiphertext()
+    if isinstance(exc, KeyMaterialNotFound):
+        return "material_missing", key_errors.KeyDisabled("The key material no longer exists.")
+    if isinstance(exc, UnsupportedOperation):
+        return "unsupported", key_errors.WrongKeyUsage("This key cannot do that.")
+    if isinstance(exc, InvalidArgument):
+        return "invalid_argument", key_errors.InvalidRequest(str(exc) or "Invalid input.")
+    if isinstance(exc, BackendUnavailable):
+        return "custody_unavailable", key_errors.CustodyUnavailable()
+    if type(exc).__name__ == "KeyDisabledAtNodes":  # the MPC nodes refuse it on their own record
+        return "disabled_at_nodes", key_errors.KeyDisabled(
+            "The MPC nodes refuse this key: it is disabled there."
+        )
+    return "custody_error", key_errors.CustodyUnavailable()
+
+
 def _finish(
-    key: Key, caller: Caller, operation: str, version: KeyVersion, *, ok: bool, size: int, reason: str = ""
-) -> None:
+    key: Key, caller: Caller, operation: str, version: KeyVersion, *, ok: bool, size: int, started: float,
+    reason: str = "",
+) -> None:  # fmt: skip
     details: dict[str, Any] = {
         "operation": operation,
         "version": version.number,
         "channel": caller.channel,
         "bytes": size,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
     }
     if reason:
         details["reason"] = reason

@@ -56,11 +56,13 @@ def real_services(request: pytest.FixtureRequest) -> dict[str, str]:
 @pytest.fixture(autouse=True, scope="session")
 def _test_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Fast password hashing (PBKDF2 at full strength costs ~0.3 s a hash; tests check behaviour, not cost),
-    and no development SoftHSM token or software key store from the checkout: key tests bring their own."""
+    and no development SoftHSM token, MPC cluster or software key store from the checkout (``make run``
+    leaves them in var/): key tests bring their own."""
     scratch = tmp_path_factory.mktemp("cockpit-var")
     with override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         PKCS11_DEV_CONFIG=scratch / "no-softhsm.json",
+        MPC_DEV_CLUSTER_FILE=scratch / "no-mpc-cluster.json",
         SOFTWARE_KEY_DIR=scratch / "software-keys",
         VAR_DIR=scratch,
     ):

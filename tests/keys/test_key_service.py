@@ -209,8 +209,9 @@ def test_operations_are_counted_and_audited_without_data(
     events = AuditEvent.objects.filter(
         action__in=["key.encrypt", "key.decrypt"], target_id=str(key.pk)
     ).order_by("id")
-    assert [(e.action, e.outcome, e.details["version"]) for e in events] == [
-        ("key.encrypt", "success", 1),
-        ("key.decrypt", "failure", 1),
+    assert [(e.action, e.outcome, e.details["version"], e.details.get("reason")) for e in events] == [
+        ("key.encrypt", "success", 1, None),
+        ("key.decrypt", "failure", 1, "invalid_ciphertext"),
     ]
+    assert all(0 < e.details["latency_ms"] < 60_000 for e in events)  # how long the custody call took
     assert "top secret" not in str(list(events.values_list("details", flat=True)))
