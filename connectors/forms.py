@@ -12,7 +12,9 @@ from keys.models import Key
 
 SETTINGS_HELP = (
     'Optional JSON. XKS: {"secondary_authorization": [{"awsPrincipalArn": "arn:aws:iam::111122223333:*", '
-    '"kmsOperation": ["Encrypt", "Decrypt"]}]}. DKE (required): {"audience": "https://dke.example.com", '
+    '"kmsOperation": ["Encrypt", "Decrypt"]}], "request_quota": {"requests_per_second": 500, "burst": 1000}} '
+    "(the quota is optional, per serving process; beyond it: ThrottlingException). "
+    'DKE (required): {"audience": "https://dke.example.com", '
     '"valid_issuers": ["https://sts.windows.net/<tenant id>/"], "jwks": {"mode": "url", "url": '
     '"https://login.microsoftonline.com/common/discovery/v2.0/keys"}, '
     '"authorization": {"emails": ["a@example.com"]}}.'

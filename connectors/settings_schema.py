@@ -14,8 +14,18 @@ from connectors.models import ConnectorKind
 
 def _xks(raw: dict[str, Any]) -> dict[str, Any]:
     from connectors.aws_xks.authorization import clean_rules
+    from connectors.aws_xks.throttle import clean_quota
 
-    return {"secondary_authorization": clean_rules(raw.get("secondary_authorization") or [])}
+    unknown = set(raw) - {"secondary_authorization", "request_quota"}
+    if unknown:
+        raise InvalidRequest(f"Unknown XKS settings: {', '.join(sorted(unknown))}.")
+    cleaned: dict[str, Any] = {
+        "secondary_authorization": clean_rules(raw.get("secondary_authorization") or [])
+    }
+    quota = clean_quota(raw.get("request_quota"))
+    if quota is not None:
+        cleaned["request_quota"] = quota
+    return cleaned
 
 
 def _dke(raw: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The XKS proxy endpoints: route → method → body → SigV4 → key store state → JSON → secondary
+"""The XKS proxy endpoints: route → method → body → SigV4 → key store state → quota → JSON → secondary
 authorization → key → key service → render. Plain Django views (no DRF auth, CSRF or parsers in the way).
 
 Every refusal is an ``XksError``; anything unexpected is logged and answered ``InternalException``.
@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from cockpit import groupcommit
-from connectors.aws_xks import authorization, events, health, operations, schemas, sigv4
+from connectors.aws_xks import authorization, events, health, operations, schemas, sigv4, throttle
 from connectors.aws_xks.errors import XksError, json_response, validation
 from connectors.aws_xks.events import Call
 from connectors.models import BindingCredential, ConnectorBinding, ConnectorKind
@@ -78,6 +78,8 @@ def _handle(request: HttpRequest, prefix: str, call: Call) -> dict[str, Any]:
     credential = _authenticate(request, body, call)
     if not call.binding.is_enabled or not call.binding.tenant.is_active:
         raise XksError("InvalidStateException", "This external key store is disabled at the proxy.")
+    if not throttle.admit(call.binding.pk, call.binding.settings.get("request_quota")):
+        raise XksError("ThrottlingException", "The key store's request quota is exhausted; retry shortly.")
     document = schemas.parse_json(body)
     call.metadata = schemas.request_metadata(document, call.operation)
     if call.operation == "GetHealthStatus":  # exempt from secondary authorization (spec)

@@ -208,7 +208,7 @@ MakeStore = Callable[..., Store]
 
 def new_store(
     world: World, capture: Any, n: int, tenant: str = "a", *, custody: str = "software",
-    rules: list[dict[str, Any]] | None = None, route: str | None = None,
+    rules: list[dict[str, Any]] | None = None, route: str | None = None, quota: dict[str, Any] | None = None,
 ) -> Store:  # fmt: skip
     """A key store in tenant A or B: a fresh AES key, a binding with it, and its first credential."""
     owner, admin = (world.tenant_a, world.admin_a) if tenant == "a" else (world.tenant_b, world.admin_b)
@@ -217,7 +217,7 @@ def new_store(
     binding = services.binding_create(
         actor="test", tenant=owner, kind="aws_xks", name=f"store-{tenant}-{n}",
         route=route or f"xks/{owner.slug}/{n}", keys=[services.KeyRef(str(key.pk), external_id)],
-        settings={"secondary_authorization": rules or []},
+        settings={"secondary_authorization": rules or [], **({"request_quota": quota} if quota else {})},
     )  # fmt: skip
     credential = BindingCredential.objects.get(binding=binding)
     return Store(binding, key, external_id, credential.access_key_id, services.credential_secret(credential))
