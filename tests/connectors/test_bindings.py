@@ -12,6 +12,7 @@ from approvals.models import ApprovalRequest, RequestState
 from audit.models import AuditEvent
 from connectors import services
 from connectors.models import BindingState, ConnectorBinding
+from connectors.settings_schema import clean_settings
 from testkit import TenantApiContract, World, approve_all, assert_error, make_key, verified_client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("custody")]
@@ -260,6 +261,24 @@ def test_binding_page_shows_what_to_paste(bound: World) -> None:
         and bound.extras["credential_a"].access_key_id in html
     )
     assert "No calls yet" in html
+    assert "no rules: every correctly signed request is allowed" in html and ">none<" in html
+
+
+def test_binding_page_shows_the_rules_and_the_request_quota(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:  # noqa: E501
+    key = make_key(django_capture_on_commit_callbacks, tenant=world.tenant_a, actor=world.admin_a)
+    binding = services.binding_create(
+        actor="test", tenant=world.tenant_a, kind="aws_xks", name="limited", route="xks/limited",
+        keys=[services.KeyRef(str(key.pk), "k")],
+        settings=clean_settings("aws_xks", {
+            "secondary_authorization": [{"kmsOperation": "Encrypt"}, {"kmsOperation": "Decrypt"}],
+            "request_quota": {"requests_per_second": 250, "burst": 500},
+        }),
+    )  # fmt: skip
+    html = verified_client(world.officer_a).get(f"/t/{world.tenant_a.slug}/connectors/{binding.pk}/").content
+    assert b"2 allow rules: a request must match one" in html
+    assert b"250 requests/s, bursts of 500, per serving process" in html
 
 
 def test_call_records_are_pruned_after_retention(bound: World) -> None:
