@@ -266,7 +266,7 @@ def test_binding_page_shows_what_to_paste(bound: World) -> None:
 
 def test_binding_page_shows_the_rules_and_the_request_quota(
     world: World, django_capture_on_commit_callbacks: Any
-) -> None:  # noqa: E501
+) -> None:
     key = make_key(django_capture_on_commit_callbacks, tenant=world.tenant_a, actor=world.admin_a)
     binding = services.binding_create(
         actor="test", tenant=world.tenant_a, kind="aws_xks", name="limited", route="xks/limited",
