@@ -90,6 +90,10 @@ def commit(records: Sequence[Record]) -> None:
     _queue().commit(list(records))
 
 
+class RecordsNotWritten(Exception):
+    """The shared commit carrying these records was interrupted: they may not have been written."""
+
+
 class _Ticket:
     __slots__ = ("done", "error", "records")
 
@@ -124,6 +128,12 @@ class _Queue:
             batch, self.waiting = self.waiting, []
         try:
             _flush(batch)
+        except BaseException:  # KeyboardInterrupt, SystemExit...: ours to raise; the others must not
+            interrupted = RecordsNotWritten("the shared commit was interrupted")  # pass as written
+            for each in batch:
+                if each is not ticket and each.error is None:
+                    each.error = interrupted
+            raise
         finally:
             with self.cond:
                 self.flushing = False

@@ -12,7 +12,8 @@ as any of them may have changed:
 * On PostgreSQL the same change sends ``NOTIFY cockpit_readcache`` inside the writer's transaction, so it
   is delivered when (and only if) it commits; a listener thread in every process forgets everything on
   receipt. While that listener is not connected the cache is bypassed, so a worker never serves a row that
-  another worker changed (disabling a key or binding takes effect everywhere at once).
+  another worker changed (disabling a key or binding takes effect everywhere at once). The listener checks
+  its connection every second (a silently dropped one is noticed, everything forgotten, and reconnected).
 * On SQLite (one development process) entries live at most ``FALLBACK_TTL`` seconds.
 
 Misses (``None``) are never cached, entries expire after ``TTL`` seconds in any case, and the whole cache
@@ -189,6 +190,7 @@ def _listen(state: _State, params: dict[str, Any], stopping: threading.Event) ->
                     for notification in conn.notifies(timeout=1.0):
                         state.forget()
                         state.last_payload = notification.payload
+                    conn.execute("SELECT 1")  # a silently dropped connection fails here within ~1 s
         except Exception:
             logger.warning("read cache listener lost its connection; reading through until it is back")
         finally:

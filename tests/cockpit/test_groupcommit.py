@@ -4,6 +4,7 @@ committed; a bad record fails only its own caller; inside a transaction they rol
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -126,3 +127,54 @@ def test_counter_upserts_add_to_the_existing_row(
         bulksql.execute([statement])
     counted = KeyOperationCount.objects.get(key=key, channel="c")
     assert (counted.succeeded, counted.failed) == (5, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_interrupted_shared_commit_never_passes_for_written() -> None:
+    """A leader interrupted mid-commit (KeyboardInterrupt, SystemExit) raises that; every other caller of
+    its batch gets RecordsNotWritten, never a silent success."""
+    action = f"test.interrupt.{uuid.uuid4().hex[:8]}"
+    in_writer, release = threading.Event(), threading.Event()
+
+    def writer(items: list[str]) -> bulksql.Statement:
+        if "block" in items:
+            in_writer.set()
+            release.wait(10)
+        if "interrupt" in items:
+            raise KeyboardInterrupt
+        events = [AuditEvent(action=action, details={"item": item}) for item in items]
+        return bulksql.insert_many(AuditEvent, events)
+
+    groupcommit.register("test.interrupt", writer)
+    outcomes: dict[str, str] = {}
+
+    def call(item: str) -> None:
+        try:
+            groupcommit.add("test.interrupt", item)
+            outcomes[item] = "returned"
+        except KeyboardInterrupt:
+            outcomes[item] = "KeyboardInterrupt"
+        except groupcommit.RecordsNotWritten:
+            outcomes[item] = "RecordsNotWritten"
+        finally:
+            connection.close()
+
+    try:
+        first = threading.Thread(target=call, args=("block",))
+        first.start()
+        assert in_writer.wait(10)  # the first caller leads a commit and is held inside it
+        others = [threading.Thread(target=call, args=(item,)) for item in ("interrupt", "ok")]
+        for thread in others:
+            thread.start()
+        queue = groupcommit._queue()
+        while len(queue.waiting) < 2:  # both queued: the next leader takes them together
+            time.sleep(0.005)
+        release.set()
+        for thread in (first, *others):
+            thread.join(10)
+    finally:
+        groupcommit._writers.pop("test.interrupt", None)
+    assert outcomes["block"] == "returned"
+    assert sorted([outcomes["interrupt"], outcomes["ok"]]) == ["KeyboardInterrupt", "RecordsNotWritten"]
+    written = set(AuditEvent.objects.filter(action=action).values_list("details__item", flat=True))
+    assert written == {"block"}
