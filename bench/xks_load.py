@@ -1,9 +1,9 @@
-"""XKS load: signed Encrypt requests against a running Cockpit (2 worker processes) on loopback.
+"""XKS load: signed Encrypt and Decrypt requests against a running Cockpit (2 worker processes) on loopback.
 
 Run by hand: `.venv/bin/python bench/xks_load.py [--seconds 10] [--clients 32] [--server gunicorn]`. It
 sets up a scratch Cockpit (SQLite file, or DATABASE_URL if set), a fresh SoftHSM2 token and three MPC node
 processes, creates an HSM key, an MPC key and one XKS binding, serves Cockpit with granian (or gunicorn,
-gthread) and drives SigV4-signed Encrypt calls (botocore's signer) with wrk, next to a trivial
+gthread) and drives SigV4-signed Encrypt and Decrypt calls (botocore's signer) with wrk, next to a trivial
 authenticated endpoint (GET /api/v1/tenant with a token) and a bare Django view (GET /healthz) as
 ceilings. It prints requests/s and p50/p99 latency (BENCH_WRK_OUTPUT=1 prints wrk's whole report).
 The load generator shares the 2 cores with the server, so figures understate a separate client host.
@@ -95,33 +95,48 @@ def seed(cluster_file: Path) -> dict[str, str]:
     }
 
 
+_METADATA = {
+    "awsPrincipalArn": "arn:aws:iam::111122223333:role/bench",
+    "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/bench",
+    "kmsRequestId": "bench",
+}
+
+
 def xks_request(
-    seeded: dict[str, str], port: int, external_id: str
+    seeded: dict[str, str], port: int, external_id: str, operation: str = "encrypt"
 ) -> Callable[[], tuple[str, str, bytes, dict[str, str]]]:
+    """A signed Encrypt, or a signed Decrypt of a ciphertext made by a real Encrypt call first."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    path = f"/{seeded['route']}/kms/xks/v1/keys/{external_id}/encrypt"
-    body = json.dumps(
-        {
-            "requestMetadata": {
-                "awsPrincipalArn": "arn:aws:iam::111122223333:role/bench",
-                "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/bench",
-                "kmsOperation": "Encrypt", "kmsRequestId": "bench",
-            },
-            "plaintext": base64.b64encode(os.urandom(32)).decode(), "encryptionAlgorithm": "AES_GCM",
-        }
-    ).encode()  # fmt: skip
     signer = SigV4Auth(Credentials(seeded["akid"], seeded["secret"]), "kms-xks-proxy", "us-east-1")
     host = f"127.0.0.1:{port}"
 
-    def build() -> tuple[str, str, bytes, dict[str, str]]:
+    def signed(action: str, document: dict[str, object]) -> tuple[str, str, bytes, dict[str, str]]:
+        path = f"/{seeded['route']}/kms/xks/v1/keys/{external_id}/{action}"
+        body = json.dumps(document).encode()
         request = AWSRequest(method="POST", url=f"http://{host}{path}", data=body, headers={"Host": host})
         signer.add_auth(request)
         return "POST", path, body, {**dict(request.headers.items()), "Content-Type": "application/json"}
 
-    return build
+    encrypt = {
+        "requestMetadata": {**_METADATA, "kmsOperation": "Encrypt"},
+        "plaintext": base64.b64encode(os.urandom(32)).decode(), "encryptionAlgorithm": "AES_GCM",
+    }  # fmt: skip
+    if operation == "encrypt":
+        return lambda: signed("encrypt", encrypt)
+    method, path, body, headers = signed("encrypt", encrypt)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(method, path, body=body, headers=headers)
+    sealed = json.loads(conn.getresponse().read())
+    conn.close()
+    fields = ("ciphertext", "ciphertextMetadata", "initializationVector", "authenticationTag")
+    decrypt = {
+        "requestMetadata": {**_METADATA, "kmsOperation": "Decrypt"}, "encryptionAlgorithm": "AES_GCM",
+        **{name: sealed[name] for name in fields},
+    }  # fmt: skip
+    return lambda: signed("decrypt", decrypt)
 
 
 def bare_request() -> Callable[[], tuple[str, str, bytes, dict[str, str]]]:
@@ -216,6 +231,7 @@ def main() -> None:
         "--only", choices=["bare", "trivial", "hsm", "mpc"], action="append", help="run only these"
     )
     parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian")
+    parser.add_argument("--operation", choices=["encrypt", "decrypt"], action="append", help="default: both")
     parser.add_argument("--server-option", action="append", default=[], help="passed to the server as is")
     parser.add_argument("--python-client", action="store_true", help="use Python threads instead of wrk")
     args = parser.parse_args()
@@ -260,8 +276,10 @@ def main() -> None:
         for label, external_id in (("HSM", "hsm"), ("MPC", "mpc")):
             if external_id not in only:
                 continue
-            figures = drive_with(port, xks_request(seeded, port, external_id), args.seconds, args.clients)
-            print(f"XKS Encrypt, {label} key         {figures}")
+            for operation in args.operation or ["encrypt", "decrypt"]:
+                build = xks_request(seeded, port, external_id, operation)
+                figures = drive_with(port, build, args.seconds, args.clients)
+                print(f"XKS {operation.capitalize():8} {label} key     {figures}")
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
