@@ -224,6 +224,7 @@ def drive_wrk(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16, help="request threads per worker (1: sync)")
@@ -267,18 +268,25 @@ def main() -> None:
         kind = f"{args.threads} threads each" if args.threads > 1 else "sync"
         print(f"{args.server} {args.workers} workers ({kind}), {client}, {args.seconds:.0f} s each")
         only = set(args.only or ["bare", "trivial", "hsm", "mpc"])
+
+        def measure(build: Callable[[], tuple[str, str, bytes, dict[str, str]]]) -> str:
+            """Warm up (connections, first use of each thread), then measure."""
+            if args.warmup > 0:
+                drive_with(port, build, args.warmup, args.clients)
+            return drive_with(port, build, args.seconds, args.clients)
+
         if "bare" in only:
-            bare = drive_with(port, bare_request(), args.seconds, args.clients)
+            bare = measure(bare_request())
             print(f"bare GET /healthz (no auth)  {bare}")
         if "trivial" in only:
-            trivial = drive_with(port, trivial_request(seeded), args.seconds, args.clients)
+            trivial = measure(trivial_request(seeded))
             print(f"trivial GET /api/v1/tenant   {trivial}")
         for label, external_id in (("HSM", "hsm"), ("MPC", "mpc")):
             if external_id not in only:
                 continue
             for operation in args.operation or ["encrypt", "decrypt"]:
                 build = xks_request(seeded, port, external_id, operation)
-                figures = drive_with(port, build, args.seconds, args.clients)
+                figures = measure(build)
                 print(f"XKS {operation.capitalize():8} {label} key     {figures}")
     finally:
         if server is not None:
