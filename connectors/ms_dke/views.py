@@ -6,12 +6,14 @@ plain Django views outside the tenant API, its sessions and its CSRF protection.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -19,10 +21,13 @@ from django.views.decorators.csrf import csrf_exempt
 from cockpit import groupcommit
 from connectors.models import ConnectorBinding
 from connectors.ms_dke import handlers
-from connectors.ms_dke.errors import BadRequest, DkeError, PayloadTooLarge
+from connectors.ms_dke.errors import BadRequest, DkeError, PayloadTooLarge, ServerProblem
 from connectors.services import record_call
 
 View = Callable[..., HttpResponse]
+logger = logging.getLogger("connectors.ms_dke")
+# What a failed commit of the records raises: database errors, or the shared commit's interruption.
+RECORDS_NOT_WRITTEN = (DatabaseError, groupcommit.RecordsNotWritten)
 
 
 def _error(exc: DkeError) -> JsonResponse:
@@ -48,20 +53,25 @@ def _endpoint(operation: str, method: str) -> Callable[[View], View]:
             started = time.perf_counter()
             binding: ConnectorBinding | None = None
             outcome = "error"
-            with groupcommit.unit():  # the call's audit event and record, committed before answering
-                try:
-                    binding = handlers.binding_for(route)
-                    response = handler(request, binding, **kwargs)
-                    outcome = "ok"
-                except DkeError as exc:
-                    response, outcome = _error(exc), exc.code
-                finally:
-                    if binding is not None:
-                        record_call(
-                            binding=binding, operation=operation, outcome=outcome,
-                            latency_ms=(time.perf_counter() - started) * 1000,
-                            request_id=getattr(request, "request_id", ""),
-                        )  # fmt: skip
+            try:
+                with groupcommit.unit():  # the call's audit event and record, committed before answering
+                    try:
+                        binding = handlers.binding_for(route)
+                        response = handler(request, binding, **kwargs)
+                        outcome = "ok"
+                    except DkeError as exc:
+                        response, outcome = _error(exc), exc.code
+                    finally:
+                        if binding is not None:
+                            record_call(
+                                binding=binding, operation=operation, outcome=outcome,
+                                latency_ms=(time.perf_counter() - started) * 1000,
+                                request_id=getattr(request, "request_id", ""),
+                            )  # fmt: skip
+            except RECORDS_NOT_WRITTEN:  # never answer a decryption whose audit event is not committed
+                logger.exception("DKE %s: the call's records could not be written", operation)
+                failure = ServerProblem("The key service could not record the call.", code="internal_error")
+                return _error(failure)
             return response
 
         return view

@@ -144,3 +144,27 @@ def test_decrypt_is_audited_with_the_users_identity_and_never_the_token_or_plain
         text = json.dumps(row.details) + row.actor_label
         assert token not in text and plaintext_b64 not in text and CONTENT_KEY.hex() not in text
     assert list(dke.binding.calls.filter(operation="decrypt").values_list("outcome", flat=True)) == ["ok"]
+
+
+def test_a_decryption_whose_records_cannot_be_written_is_withheld(bind: Any, entra: Entra) -> None:
+    from django.db import connection
+
+    from connectors.models import ConnectorCall
+
+    dke: Dke = bind()
+    kid = get_key(dke).json()["key"]["kid"]
+    url = kid.removeprefix("https://cockpit.example.test") + "/decrypt"
+    assert post_decrypt(url, body_for(dke), **entra.auth()).status_code == 200
+    decrypts = AuditEvent.objects.filter(action="key.decrypt").count()
+    body = body_for(dke)  # (fetching the public key is a recorded call too)
+    table = ConnectorCall._meta.db_table
+    with connection.cursor() as cursor:  # a real write failure: the call-record table is not there
+        cursor.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
+    try:
+        response = post_decrypt(url, body, **entra.auth())
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error" and "value" not in response.json()
+    assert AuditEvent.objects.filter(action="key.decrypt").count() == decrypts  # rolled back with it
