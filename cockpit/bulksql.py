@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
 
@@ -24,9 +25,9 @@ class Statement(NamedTuple):
     params: list[Any]
 
 
-def execute(statements: Sequence[Statement]) -> None:
-    """Run the statements in order on the current connection."""
-    with connection.cursor() as cursor:
+def execute(statements: Sequence[Statement], using: BaseDatabaseWrapper | None = None) -> None:
+    """Run the statements in order on ``using`` (default: this thread's connection)."""
+    with (using or connection).cursor() as cursor:
         for statement in statements:
             cursor.execute(statement.sql, statement.params)
 

@@ -9,6 +9,9 @@ way databases group their own commits:
 * ``commit`` queues the records; a thread that finds no flush running becomes the leader, takes every
   queued record of every thread and writes them in one transaction, while the others wait. A lone call
   pays nothing extra; under load one transaction carries the records of many calls.
+* The leader writes on the queue's own database connection (one per process, used by one leader at a
+  time), not on its thread's: request threads whose reads all come from ``cockpit.readcache`` then open
+  no connection at all, so a process can run many threads without exhausting the server's connections.
 * If a batch fails, each caller's records are retried in their own transaction, so one bad record fails
   only its own call. A caller whose records could not be written gets the exception: the data-plane call
   fails (its result is never returned unaudited).
@@ -31,7 +34,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from cockpit.bulksql import Statement, combine, execute
 
@@ -113,6 +117,19 @@ class _Queue:
         self.flushing = False
         self.batches = 0  # transactions written, and tickets in them (for benchmarks and tests)
         self.tickets = 0
+        self.db: BaseDatabaseWrapper | None = None  # the writers' connection (only the leader uses it)
+
+    def connection(self) -> BaseDatabaseWrapper:
+        """The queue's own connection, reopened when it broke or aged out (called by the leader)."""
+        if self.db is None:
+            self.db = connections.create_connection(DEFAULT_DB_ALIAS)
+            self.db.inc_thread_sharing()  # used by one leader thread at a time, never concurrently
+        self.db.close_if_unusable_or_obsolete()
+        return self.db
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
 
     def commit(self, records: list[Record]) -> None:
         ticket = _Ticket(records)
@@ -127,7 +144,7 @@ class _Queue:
             self.flushing = True  # leader: take everything queued, ours included
             batch, self.waiting = self.waiting, []
         try:
-            _flush(batch)
+            _flush(batch, self.connection())
         except BaseException:  # KeyboardInterrupt, SystemExit...: ours to raise; the others must not
             interrupted = RecordsNotWritten("the shared commit was interrupted")  # pass as written
             for each in batch:
@@ -168,10 +185,15 @@ def stats() -> tuple[int, int]:
     return queue.batches, queue.tickets
 
 
-def _flush(batch: list[_Ticket]) -> None:
+def close() -> None:
+    """Close this process's writer connection (test teardown, before the test database is dropped)."""
+    _queue().close()
+
+
+def _flush(batch: list[_Ticket], db: BaseDatabaseWrapper) -> None:
     """One transaction for the batch; on failure, one per ticket, so only the bad records' callers fail."""
     try:
-        _commit_now([record for ticket in batch for record in ticket.records])
+        _commit_now([record for ticket in batch for record in ticket.records], db)
         return
     except Exception as exc:
         if len(batch) == 1:
@@ -180,19 +202,26 @@ def _flush(batch: list[_Ticket]) -> None:
         logger.warning("group commit of %d calls failed (%s); writing them one by one", len(batch), type(exc))
     for ticket in batch:
         try:
-            _commit_now(ticket.records)
+            _commit_now(ticket.records, db)
         except Exception as exc:
             ticket.error = exc
 
 
-def _commit_now(records: Sequence[Record]) -> None:
-    """Write and commit (the caller is in autocommit mode): a single statement commits on its own."""
+def _commit_now(records: Sequence[Record], db: BaseDatabaseWrapper) -> None:
+    """Write and commit on ``db`` (in autocommit mode): a single statement commits on its own."""
     statements = _statements(records)
     if len(statements) == 1:
-        execute(statements)
+        execute(statements, db)
         return
-    with transaction.atomic():
-        execute(statements)
+    db.set_autocommit(False)
+    try:
+        execute(statements, db)
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.set_autocommit(True)
 
 
 def _statements(records: Sequence[Record]) -> list[Statement]:

@@ -71,11 +71,13 @@ def _test_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _read_cache_listener(django_db_setup: None) -> Iterator[None]:
-    """On PostgreSQL the read cache keeps a LISTEN connection: close it before the test database goes."""
+    """On PostgreSQL the read cache keeps a LISTEN connection, and group commit a writer connection:
+    close them before the test database goes."""
     yield
-    from cockpit import readcache
+    from cockpit import groupcommit, readcache
 
     readcache.stop_listener()
+    groupcommit.close()
 
 
 @pytest.fixture(autouse=True, scope="session")

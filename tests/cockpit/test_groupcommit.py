@@ -32,11 +32,14 @@ def test_concurrent_calls_share_transactions_and_all_their_records_land() -> Non
     failures: list[BaseException] = []
     before = groupcommit.stats()
 
+    opened: list[bool] = []
+
     def call() -> None:
         try:
             start.wait()
             for n in range(per_thread):
                 audit.record_with_group_commit(action=action, actor="load", details={"n": n})
+            opened.append(connection.connection is not None)
         except BaseException as exc:  # reported below
             failures.append(exc)
         finally:
@@ -48,6 +51,7 @@ def test_concurrent_calls_share_transactions_and_all_their_records_land() -> Non
     for worker in workers:
         worker.join()
     assert failures == []
+    assert opened == [False] * threads  # the writes went through the queue's connection, not the threads'
     assert _events(action) == threads * per_thread  # every caller returned after its record was committed
     transactions, calls = (after - first for after, first in zip(groupcommit.stats(), before, strict=True))
     assert calls == threads * per_thread
@@ -67,7 +71,7 @@ def test_a_bad_record_fails_only_its_own_caller(
     bad = groupcommit._Ticket(
         [(GROUP_COMMIT_KIND, Tally(missing_key, today, "test", "encrypt", key.tenant_id, True))]
     )
-    groupcommit._flush([good, bad])
+    groupcommit._flush([good, bad], groupcommit._queue().connection())
     assert good.error is None
     assert bad.error is not None
     assert KeyOperationCount.objects.get(key=key, channel="test").succeeded == 1
