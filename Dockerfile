@@ -28,4 +28,4 @@ RUN pip install --no-cache-dir . \
 
 USER cockpit
 EXPOSE 8000 8001
-CMD ["granian", "--interface", "wsgi", "cockpit.wsgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--blocking-threads", "16"]
+CMD ["granian", "--interface", "wsgi", "cockpit.wsgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--blocking-threads", "32"]

@@ -1,6 +1,6 @@
 """XKS load: signed Encrypt and Decrypt requests against a running Cockpit (2 worker processes) on loopback.
 
-Run by hand: `.venv/bin/python bench/xks_load.py [--seconds 10] [--clients 32] [--server gunicorn]`. It
+Run by hand: `.venv/bin/python bench/xks_load.py [--seconds 10] [--clients 64] [--server gunicorn]`. It
 sets up a scratch Cockpit (SQLite file, or DATABASE_URL if set), a fresh SoftHSM2 token and three MPC node
 processes, creates an HSM key, an MPC key and one XKS binding, serves Cockpit with granian (or gunicorn,
 gthread) and drives SigV4-signed Encrypt and Decrypt calls (botocore's signer) with wrk, next to a trivial
@@ -225,9 +225,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16, help="request threads per worker (1: sync)")
+    parser.add_argument("--threads", type=int, default=32, help="request threads per worker (1: sync)")
     parser.add_argument(
         "--only", choices=["bare", "trivial", "hsm", "mpc"], action="append", help="run only these"
     )
