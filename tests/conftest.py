@@ -151,13 +151,10 @@ def custody(settings: Any, softhsm: SoftHsm, tmp_path: Path) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def mpc_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A real 2-of-3 MPC cluster (three node processes on loopback) for the whole session; stopped by PID."""
-    from tests.mpc.node.harness import start_cluster, stop_cluster
+    from tests.mpc.node.harness import running_cluster
 
-    harness = start_cluster(tmp_path_factory.mktemp("mpc-django"))
-    try:
+    with running_cluster(tmp_path_factory, "mpc-django") as harness:
         yield harness
-    finally:
-        stop_cluster(harness)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ or RSA sizes above 2048 (too slow here), are restated below for the MPC specs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -52,7 +51,7 @@ from tests.keys.backends.test_conformance_lifecycle import (
     test_backends_hide_secrets,
     test_unknown_signing_algorithm_is_unsupported,
 )
-from tests.mpc.node.harness import Harness, start_cluster, stop_cluster
+from tests.mpc.node.harness import Harness, running_cluster
 
 KeyFor = Callable[[KeySpec], GeneratedKey]
 MPC_SPECS = [KeySpec.AES_256, KeySpec.RSA_2048, KeySpec.ED25519]
@@ -73,11 +72,8 @@ IMPORTED = [
 
 @pytest.fixture(scope="module")
 def mpc_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    harness = start_cluster(Path(tmp_path_factory.mktemp("mpc-backend-cluster")))
-    try:
+    with running_cluster(tmp_path_factory, "mpc-backend-cluster") as harness:
         yield harness
-    finally:
-        stop_cluster(harness)
 
 
 @pytest.fixture(scope="module")

@@ -17,25 +17,21 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from keys.backends import AeadCiphertext, BackendUnavailable, KeySpec
 from keys.backends.mpc import CustomerNodeRequired, CustomerNodeSpec, KeyDisabledAtNodes, MpcBackend
 from mpc.coordinator import Coordinator
-from tests.mpc.node.harness import Harness, start_cluster, stop_cluster
+from tests.mpc.node.harness import Harness, running_cluster
 
 THREADS = 16
 
 
 @pytest.fixture(scope="module")
 def mpc_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    harness = start_cluster(Path(tmp_path_factory.mktemp("mpc-coalescing")))
-    try:
+    with running_cluster(tmp_path_factory, "mpc-coalescing") as harness:
         yield harness
-    finally:
-        stop_cluster(harness)
 
 
 @pytest.fixture(autouse=True)

@@ -7,21 +7,17 @@ killed or started with a fault flag, so tests do not depend on each other's orde
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from mpc.coordinator import Coordinator
-from tests.mpc.node.harness import Harness, start_cluster, stop_cluster
+from tests.mpc.node.harness import Harness, running_cluster
 
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    harness = start_cluster(Path(tmp_path_factory.mktemp("mpc-cluster")))
-    try:
+    with running_cluster(tmp_path_factory, "mpc-cluster") as harness:
         yield harness
-    finally:
-        stop_cluster(harness)
 
 
 @pytest.fixture(autouse=True)

@@ -164,6 +164,16 @@ def stop_cluster(harness: Harness) -> None:
     harness.cluster.stop_all()
 
 
+@contextmanager
+def running_cluster(tmp_path_factory: Any, name: str) -> Iterator[Harness]:
+    """A started cluster in a fresh temporary directory, stopped (by PID) on the way out."""
+    harness = start_cluster(Path(tmp_path_factory.mktemp(name)))
+    try:
+        yield harness
+    finally:
+        stop_cluster(harness)
+
+
 def prefer(coordinator: Coordinator, *node_ids: int) -> None:
     """Make the coordinator rank these nodes first (it ranks by observed latency)."""
     for node_id, client in coordinator.fanout.clients.items():
