@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 
 from approvals.policy import LIMITS
@@ -36,6 +38,9 @@ class PolicyForm(forms.Form):
         help_text="Delay between the quorum and execution, during which any officer can veto.",
     )  # fmt: skip
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["operation_class"].choices = [(c, c) for c in operation_classes()]  # type: ignore[attr-defined]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # ``fields`` holds a copy of the ChoiceField declared above (typed as plain Field).
+        cast(forms.ChoiceField, self.fields["operation_class"]).choices = [
+            (c, c) for c in operation_classes()
+        ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -15,13 +15,13 @@ from approvals.registry import operation_classes
 from approvals.selectors import effective_policy, policies_of, request_of, requests_of
 from cockpit.errors import CockpitError
 from tenants.models import Role
-from tenants.views.decorators import tenant_page
+from tenants.views.decorators import TenantRequest, tenant_page
 
 OFFICERS = {Role.OFFICER.value}
 
 
-def _lists(request: HttpRequest) -> dict[str, object]:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def _lists(request: TenantRequest) -> dict[str, object]:
+    tenant = request.tenant
     everything = list(requests_of(tenant=tenant)[:100])
     return {
         "open_requests": [r for r in everything if r.state in OPEN_STATES],
@@ -31,26 +31,26 @@ def _lists(request: HttpRequest) -> dict[str, object]:
 
 
 @tenant_page()
-def approval_list(request: HttpRequest) -> HttpResponse:
+def approval_list(request: TenantRequest) -> HttpResponse:
     """Open requests first, then history; the lists refresh when a live event arrives."""
     return render(request, "approvals/list.html", _lists(request))
 
 
 @tenant_page()
-def approval_list_partial(request: HttpRequest) -> HttpResponse:
+def approval_list_partial(request: TenantRequest) -> HttpResponse:
     """The lists alone, fetched by htmx on live events."""
     return render(request, "approvals/_lists.html", _lists(request))
 
 
 @tenant_page()
-def approval_detail(request: HttpRequest, request_id: str) -> HttpResponse:
+def approval_detail(request: TenantRequest, request_id: str) -> HttpResponse:
     """What is asked, who asked, the digest, who decided, time left, and the approve/reject forms."""
-    item = request_of(tenant=request.tenant, request_id=request_id)  # type: ignore[attr-defined]
+    item = request_of(tenant=request.tenant, request_id=request_id)
     context = {
         "item": item,
         "approve_form": ApproveForm(),
         "reject_form": RejectForm(),
-        "is_officer": Role.OFFICER in request.tenant_roles,  # type: ignore[attr-defined]
+        "is_officer": Role.OFFICER in request.tenant_roles,
         "is_requester": item.requested_by_id == request.user.pk,
         "approvals": [d for d in item.decisions.all() if d.decision == "approve"],
         "now": timezone.now(),
@@ -61,9 +61,9 @@ def approval_detail(request: HttpRequest, request_id: str) -> HttpResponse:
 
 @require_POST
 @tenant_page(roles=OFFICERS)
-def approval_approve(request: HttpRequest, request_id: str) -> HttpResponse:
+def approval_approve(request: TenantRequest, request_id: str) -> HttpResponse:
     """Approve with a fresh TOTP code."""
-    item = request_of(tenant=request.tenant, request_id=request_id)  # type: ignore[attr-defined]
+    item = request_of(tenant=request.tenant, request_id=request_id)
     form = ApproveForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Type the 6-digit code from your authenticator app.")
@@ -73,14 +73,14 @@ def approval_approve(request: HttpRequest, request_id: str) -> HttpResponse:
             messages.success(request, "Your approval is recorded.")
         except CockpitError as exc:
             messages.error(request, exc.message)
-    return redirect("approvals:detail", tenant_slug=request.tenant.slug, request_id=item.pk)  # type: ignore[attr-defined]
+    return redirect("approvals:detail", tenant_slug=request.tenant.slug, request_id=item.pk)
 
 
 @require_POST
 @tenant_page(roles=OFFICERS)
-def approval_reject(request: HttpRequest, request_id: str) -> HttpResponse:
+def approval_reject(request: TenantRequest, request_id: str) -> HttpResponse:
     """Reject a pending request, or veto a time-locked one."""
-    item = request_of(tenant=request.tenant, request_id=request_id)  # type: ignore[attr-defined]
+    item = request_of(tenant=request.tenant, request_id=request_id)
     form = RejectForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
@@ -88,13 +88,13 @@ def approval_reject(request: HttpRequest, request_id: str) -> HttpResponse:
         messages.success(request, "The request is rejected; it will not run.")
     except CockpitError as exc:
         messages.error(request, exc.message)
-    return redirect("approvals:detail", tenant_slug=request.tenant.slug, request_id=item.pk)  # type: ignore[attr-defined]
+    return redirect("approvals:detail", tenant_slug=request.tenant.slug, request_id=item.pk)
 
 
 @tenant_page()
-def policy_page(request: HttpRequest) -> HttpResponse:
+def policy_page(request: TenantRequest) -> HttpResponse:
     """The rules in force per operation class; changing one is itself a request under the rule in force."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     form = PolicyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

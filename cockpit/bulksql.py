@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
+from django.db.models.options import Options
 
 
 class Statement(NamedTuple):
@@ -51,6 +52,19 @@ def _columns(model: type[Model]) -> list[Field[Any, Any]]:
     return fields
 
 
+def _column(field: Field[Any, Any]) -> str:
+    """A concrete field's column (``Field.column`` is None only for fields without one, e.g. many-to-many)."""
+    assert field.column is not None, f"{field} has no column"
+    return field.column
+
+
+def _field(meta: Options[Any], name: str) -> Field[Any, Any]:
+    """The concrete field ``name`` (``get_field`` can also answer reverse relations, never wanted here)."""
+    field = meta.get_field(name)
+    assert isinstance(field, Field), f"{name} is not a concrete field of {meta.label}"
+    return field
+
+
 def insert_many(model: type[Model], objects: Sequence[Model]) -> Statement:
     """INSERT every object in one statement (no ids read back, no signals: rows for append-only logs)."""
     fields = _columns(model)
@@ -58,7 +72,7 @@ def insert_many(model: type[Model], objects: Sequence[Model]) -> Statement:
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     # Identifiers come from model metadata, quoted by the backend; every value is a parameter.
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(_column(f)) for f in fields)}) "  # noqa: S608
         f"VALUES {', '.join([row] * len(objects))}"
     )
     params: list[Any] = []
@@ -76,22 +90,21 @@ def add_to_counters(
     ``keys`` and ``counters`` plus any other required column; callers order them (lock order)."""
     meta = model._meta
     names = list(rows[0])
-    fields = [meta.get_field(name) for name in names]
+    fields = [_field(meta, name) for name in names]
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    columns = [quote(f.column) for f in fields]  # type: ignore[union-attr]
+    columns = [quote(_column(f)) for f in fields]
     row = "(" + ", ".join(["%s"] * len(names)) + ")"
-    key_columns = ", ".join(quote(meta.get_field(k).column) for k in keys)  # type: ignore[union-attr]
+    key_columns = ", ".join(quote(_column(_field(meta, k))) for k in keys)
     updates = ", ".join(
-        f"{c} = {table}.{c} + excluded.{c}"
-        for c in (quote(meta.get_field(name).column) for name in counters)  # type: ignore[union-attr]
+        f"{c} = {table}.{c} + excluded.{c}" for c in (quote(_column(_field(meta, name))) for name in counters)
     )
     sql = (  # identifiers from model metadata, quoted; values are parameters
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * len(rows))} "  # noqa: S608
         f"ON CONFLICT ({key_columns}) DO UPDATE SET {updates}"
     )
     params = [
-        field.get_db_prep_save(values[name], connection)  # type: ignore[union-attr]
+        field.get_db_prep_save(values[name], connection)
         for values in rows
         for name, field in zip(names, fields, strict=True)
     ]

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 
 from connectors import services as connector_services
-from connectors.models import BindingCredential, ConnectorBinding, ConnectorKind
+from connectors.models import ConnectorBinding, ConnectorKind
 from connectors.settings_schema import clean_settings
 from connectors.setup_info import setup_info
 from keys import services as key_services
@@ -56,7 +56,8 @@ def _xks(tenant: Tenant, keys: dict[str, Key]) -> dict[str, Any]:
             actor=OPERATOR, tenant=tenant, kind=ConnectorKind.AWS_XKS, name="demo XKS", route=XKS_ROUTE,
             keys=refs, settings=clean_settings(ConnectorKind.AWS_XKS, {}),
         )  # fmt: skip
-    credential: BindingCredential = binding.credentials.filter(revoked_at__isnull=True).first()  # type: ignore[assignment]
+    credential = binding.credentials.filter(revoked_at__isnull=True).first()
+    assert credential is not None, "the demo XKS binding has no active credential"
     secret = connector_services.credential_secret(credential)
     info = setup_info(binding)
     url = f"{info['XksProxyUriEndpoint']}{info['XksProxyUriPath']}/health"

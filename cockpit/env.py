@@ -6,6 +6,7 @@ message naming the variable, instead of surfacing later as a confusing runtime e
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from urllib.parse import urlparse
@@ -40,12 +41,12 @@ class Env:
             raise ImproperlyConfiguredEnv(f"{name}={value!r} is not one of {', '.join(choices)}")
         return value
 
-    def optional_str(self, name: str) -> str | None:
+    def optional_str(self, name: builtins.str) -> builtins.str | None:
         """A string or None; an empty value counts as unset."""
         value = self._source.get(name, "").strip()
         return value or None
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         """A boolean spelled 1/0, true/false, yes/no or on/off."""
         value = self._source.get(name)
         if value is None:
@@ -57,7 +58,14 @@ class Env:
             return False
         raise ImproperlyConfiguredEnv(f"{name}={value!r} is not a boolean (use true or false)")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    def int(
+        self,
+        name: builtins.str,
+        default: builtins.int,
+        *,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int:
         """An integer within optional bounds."""
         value = self._source.get(name)
         if value is None:
@@ -72,14 +80,14 @@ class Env:
             raise ImproperlyConfiguredEnv(f"{name}={number} is above the maximum {maximum}")
         return number
 
-    def list(self, name: str, default: list[str]) -> list[str]:
+    def list(self, name: builtins.str, default: list[builtins.str]) -> list[builtins.str]:
         """A comma-separated list; blanks are dropped."""
         value = self._source.get(name)
         if value is None:
             return list(default)
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    def url(self, name: str, *, schemes: tuple[str, ...]) -> str | None:
+    def url(self, name: builtins.str, *, schemes: tuple[builtins.str, ...]) -> builtins.str | None:
         """A URL whose scheme is one of ``schemes``, or None when unset."""
         value = self.optional_str(name)
         if value is None:
@@ -90,8 +98,13 @@ class Env:
         return value
 
     def secret(
-        self, name: str, *, development_default: str | None, development: bool, min_length: int
-    ) -> str:
+        self,
+        name: builtins.str,
+        *,
+        development_default: builtins.str | None,
+        development: builtins.bool,
+        min_length: builtins.int,
+    ) -> builtins.str:
         """A secret: required outside development, and never shorter than ``min_length``."""
         value = self.optional_str(name)
         if value is None:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from django.http import HttpRequest, HttpResponse
 
 from cockpit.request_context import new_request_id, reset_request_id, set_request_id
+
+
+class IdentifiedRequest(HttpRequest):
+    """A request after ``RequestIdMiddleware``: it carries its id (for type checking)."""
+
+    request_id: str
 
 
 class RequestIdMiddleware:
@@ -17,7 +24,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = new_request_id(request.headers.get("X-Request-Id"))
-        request.request_id = request_id  # type: ignore[attr-defined]
+        cast(IdentifiedRequest, request).request_id = request_id
         token = set_request_id(request_id)
         try:
             response = self.get_response(request)

@@ -95,7 +95,7 @@ def cached[T](key: Hashable, load: Callable[[], T | None]) -> T | None:
     now = time.monotonic()
     found = state.entries.get(key)
     if found is not None and found[0] == state.generation and found[1] > now:
-        return found[2]  # type: ignore[no-any-return]
+        return found[2]
     generation = state.generation  # read before loading: a change after this point outdates the value
     value = load()
     if value is not None:

@@ -1,13 +1,13 @@
 """URL map: accounts, tenant pages under /t/<slug>/, the tenant API under /api/v1/, health, admin."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from cockpit import views
 from tenants.views.pages import home
 
-tenant_patterns = [
+tenant_patterns: list[URLPattern | URLResolver] = [
     path("", views.dashboard, name="dashboard"),
     path("audit/", views.audit_log, name="audit"),
     path("keys/", include("keys.urls")),

@@ -13,21 +13,21 @@ from keys.custody import mpc_node_health
 from keys.selectors import key_inventory
 from tenants.models import Role
 from tenants.selectors import members_of
-from tenants.views.decorators import tenant_page
+from tenants.views.decorators import TenantRequest, View, tenant_page
 
 SECTIONS = {
     "billing": ("Billing", "Your plan, usage and monthly reports."),
 }
 
 
-def _member_ids(request: HttpRequest) -> list[int]:
-    return [m.user.pk for m in members_of(tenant=request.tenant)]  # type: ignore[attr-defined]
+def _member_ids(request: TenantRequest) -> list[int]:
+    return [m.user.pk for m in members_of(tenant=request.tenant)]
 
 
 @tenant_page()
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: TenantRequest) -> HttpResponse:
     """The tenant's front page: what needs attention and what happened recently."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     events = audit_events_for_tenant(tenant_id=tenant.pk, member_ids=_member_ids(request))[:10]
     context = {
         "recent_events": events,
@@ -40,23 +40,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_page(roles={Role.ADMIN.value, Role.AUDITOR.value})
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: TenantRequest) -> HttpResponse:
     """The tenant's audit events, newest first, filterable by action prefix."""
     prefix = request.GET.get("action", "")[:100]
     events = audit_events_for_tenant(
         tenant_id=request.tenant.pk,
         member_ids=_member_ids(request),
-        action_prefix=prefix,  # type: ignore[attr-defined]
+        action_prefix=prefix,
     )[:200]
     return render(request, "audit/log.html", {"events": events, "action": prefix})
 
 
-def section_placeholder(section: str):  # type: ignore[no-untyped-def]
+def section_placeholder(section: str) -> View:
     """A page for a section that a later release fills in; it says so instead of failing."""
     title, purpose = SECTIONS[section]
 
     @tenant_page()
-    def view(request: HttpRequest) -> HttpResponse:
+    def view(request: TenantRequest) -> HttpResponse:
         return render(request, "placeholder.html", {"title": title, "purpose": purpose, "section": section})
 
     view.__name__ = f"{section}_placeholder"

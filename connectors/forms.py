@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -38,7 +38,9 @@ class BindingForm(forms.Form):
 
     def __init__(self, *args: Any, tenant: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["key"].queryset = Key.objects.filter(tenant=tenant, state="enabled").order_by("name")  # type: ignore[attr-defined]
+        # ``fields`` holds a copy of the ModelChoiceField declared above (typed as plain Field).
+        key = cast(forms.ModelChoiceField, self.fields["key"])
+        key.queryset = Key.objects.filter(tenant=tenant, state="enabled").order_by("name")
 
     def clean_settings(self) -> dict[str, Any]:
         raw = self.cleaned_data["settings"].strip()

@@ -34,7 +34,7 @@ def seal(secret: str, *, credential_id: str) -> bytes:
     return nonce + AESGCM(_key()).encrypt(nonce, secret.encode(), _LABEL + credential_id.encode())
 
 
-def unseal(sealed: bytes, *, credential_id: str) -> str:
+def unseal(sealed: bytes | memoryview, *, credential_id: str) -> str:
     """Decrypt a sealed secret (raises cryptography's InvalidTag if it was tampered with or moved)."""
     data = bytes(sealed)
     return AESGCM(_key()).decrypt(data[:12], data[12:], _LABEL + credential_id.encode()).decode()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Avg, Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,22 +15,22 @@ from connectors.forms import BindingForm
 from connectors.selectors import binding_of, bindings_of, recent_calls
 from connectors.setup_info import setup_info
 from tenants.models import Role
-from tenants.views.decorators import tenant_page
+from tenants.views.decorators import TenantRequest, tenant_page
 
 REQUESTERS = {Role.ADMIN.value, Role.OFFICER.value}
 ADMINS = {Role.ADMIN.value}
 
 
 @tenant_page()
-def binding_list(request: HttpRequest) -> HttpResponse:
+def binding_list(request: TenantRequest) -> HttpResponse:
     """Every binding with its state."""
-    return render(request, "connectors/list.html", {"bindings": bindings_of(tenant=request.tenant)})  # type: ignore[attr-defined]
+    return render(request, "connectors/list.html", {"bindings": bindings_of(tenant=request.tenant)})
 
 
 @tenant_page(roles=REQUESTERS)
-def binding_create(request: HttpRequest) -> HttpResponse:
+def binding_create(request: TenantRequest) -> HttpResponse:
     """Request a binding; it exists once the officers approve."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     form = BindingForm(request.POST or None, tenant=tenant)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -51,9 +51,9 @@ def binding_create(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_page()
-def binding_detail(request: HttpRequest, binding_id: str) -> HttpResponse:
+def binding_detail(request: TenantRequest, binding_id: str) -> HttpResponse:
     """What to paste into the platform, the keys, credentials and recent calls with errors and latency."""
-    binding = binding_of(tenant=request.tenant, binding_id=binding_id)  # type: ignore[attr-defined]
+    binding = binding_of(tenant=request.tenant, binding_id=binding_id)
     calls = recent_calls(binding=binding)
     stats = binding.calls.aggregate(
         total=Count("id"), errors=Count("id", filter=~Q(outcome="OK")), latency=Avg("latency_ms")
@@ -65,20 +65,20 @@ def binding_detail(request: HttpRequest, binding_id: str) -> HttpResponse:
         "credentials": binding.credentials.all(),
         "calls": calls,
         "stats": stats,
-        "is_admin": Role.ADMIN in request.tenant_roles,  # type: ignore[attr-defined]
+        "is_admin": Role.ADMIN in request.tenant_roles,
     }
     return render(request, "connectors/detail.html", context)
 
 
-def _back(request: HttpRequest, binding_id: str) -> HttpResponse:
-    return redirect("connectors:detail", tenant_slug=request.tenant.slug, binding_id=binding_id)  # type: ignore[attr-defined]
+def _back(request: TenantRequest, binding_id: str) -> HttpResponse:
+    return redirect("connectors:detail", tenant_slug=request.tenant.slug, binding_id=binding_id)
 
 
 @require_POST
 @tenant_page(roles=REQUESTERS)
-def binding_disable(request: HttpRequest, binding_id: str) -> HttpResponse:
+def binding_disable(request: TenantRequest, binding_id: str) -> HttpResponse:
     """Kill switch: the platform is refused from now on."""
-    binding = binding_of(tenant=request.tenant, binding_id=binding_id)  # type: ignore[attr-defined]
+    binding = binding_of(tenant=request.tenant, binding_id=binding_id)
     try:
         services.binding_disable(actor=request.user, binding=binding)
         messages.success(request, f"{binding.name} is disabled: every call is refused from now on.")
@@ -89,9 +89,9 @@ def binding_disable(request: HttpRequest, binding_id: str) -> HttpResponse:
 
 @require_POST
 @tenant_page(roles=REQUESTERS)
-def binding_enable(request: HttpRequest, binding_id: str) -> HttpResponse:
+def binding_enable(request: TenantRequest, binding_id: str) -> HttpResponse:
     """Request enabling again (dual control)."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     binding = binding_of(tenant=tenant, binding_id=binding_id)
     try:
         filed = request_create(
@@ -108,9 +108,9 @@ def binding_enable(request: HttpRequest, binding_id: str) -> HttpResponse:
 
 @require_POST
 @tenant_page(roles=ADMINS)
-def credential_issue(request: HttpRequest, binding_id: str) -> HttpResponse:
+def credential_issue(request: TenantRequest, binding_id: str) -> HttpResponse:
     """A second credential for rotation."""
-    binding = binding_of(tenant=request.tenant, binding_id=binding_id)  # type: ignore[attr-defined]
+    binding = binding_of(tenant=request.tenant, binding_id=binding_id)
     try:
         credential = services.credential_issue(actor=request.user, binding=binding)
         messages.success(
@@ -123,9 +123,9 @@ def credential_issue(request: HttpRequest, binding_id: str) -> HttpResponse:
 
 @require_POST
 @tenant_page(roles=ADMINS)
-def credential_reveal(request: HttpRequest, binding_id: str, access_key_id: str) -> HttpResponse:
+def credential_reveal(request: TenantRequest, binding_id: str, access_key_id: str) -> HttpResponse:
     """Show a secret access key once."""
-    binding = binding_of(tenant=request.tenant, binding_id=binding_id)  # type: ignore[attr-defined]
+    binding = binding_of(tenant=request.tenant, binding_id=binding_id)
     credential = binding.credentials.filter(access_key_id=access_key_id).first()
     if credential is None:
         raise NotFound("No such credential.")
@@ -140,9 +140,9 @@ def credential_reveal(request: HttpRequest, binding_id: str, access_key_id: str)
 
 @require_POST
 @tenant_page(roles=REQUESTERS)
-def credential_revoke(request: HttpRequest, binding_id: str, access_key_id: str) -> HttpResponse:
+def credential_revoke(request: TenantRequest, binding_id: str, access_key_id: str) -> HttpResponse:
     """Revoke a credential at once."""
-    binding = binding_of(tenant=request.tenant, binding_id=binding_id)  # type: ignore[attr-defined]
+    binding = binding_of(tenant=request.tenant, binding_id=binding_id)
     credential = binding.credentials.filter(access_key_id=access_key_id).first()
     if credential is None:
         raise NotFound("No such credential.")

@@ -27,32 +27,31 @@ def _key(tenant: Tenant, params: dict[str, Any]) -> Key:
 
 def _prepare_create(tenant: Tenant, actor: Any, params: dict[str, Any]) -> tuple[dict[str, Any], Target, str]:
     name = str(params.get("name", "")).strip()
+    spec = str(params.get("spec", ""))
+    usage = str(params.get("usage", ""))
+    custody = str(params.get("custody", ""))
     rotation = params.get("rotation_period_days")
+    rotation_period_days = int(rotation) if rotation not in (None, "") else None
+    node_id = str(params["customer_node_id"]) if params.get("customer_node_id") else None
     canonical = {
         "name": name,
-        "spec": str(params.get("spec", "")),
-        "usage": str(params.get("usage", "")),
-        "custody": str(params.get("custody", "")),
+        "spec": spec,
+        "usage": usage,
+        "custody": custody,
         "description": str(params.get("description", "")).strip()[:500],
-        "rotation_period_days": int(rotation) if rotation not in (None, "") else None,
-        "customer_node_id": str(params["customer_node_id"]) if params.get("customer_node_id") else None,
+        "rotation_period_days": rotation_period_days,
+        "customer_node_id": node_id,
     }
     if not name or len(name) > 100:
         raise InvalidRequest("A key needs a name of at most 100 characters.")
     services.validate_new_key(
-        spec=canonical["spec"], usage=canonical["usage"], custody_name=canonical["custody"],
-        rotation_period_days=canonical["rotation_period_days"],
-    )  # fmt: skip
+        spec=spec, usage=usage, custody_name=custody, rotation_period_days=rotation_period_days
+    )
     if Key.objects.filter(tenant=tenant, name=name).exists():
         raise Conflict(f"A key named {name!r} already exists.")
-    node = services.customer_node_for_new_key(
-        tenant=tenant,
-        node_id=canonical["customer_node_id"],
-        custody_name=canonical["custody"],
-        spec=canonical["spec"],
-    )
-    label = Custody(canonical["custody"]).label + (f" with customer node '{node.name}'" if node else "")
-    summary = f"Create {canonical['spec']} key '{name}' for {canonical['usage']} in {label}"
+    node = services.customer_node_for_new_key(tenant=tenant, node_id=node_id, custody_name=custody, spec=spec)
+    label = Custody(custody).label + (f" with customer node '{node.name}'" if node else "")
+    summary = f"Create {spec} key '{name}' for {usage} in {label}"
     return canonical, Target(KEY_TARGET, "", name), summary
 
 

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 
@@ -19,6 +19,9 @@ from cockpit import readcache
 from cockpit.errors import DependencyUnavailable, InvalidRequest
 from keys.backends import CustodyBackend
 from keys.models import Custody
+
+if TYPE_CHECKING:
+    from keys.backends.mpc import MpcBackend
 
 _lock = threading.Lock()
 logger = logging.getLogger(__name__)
@@ -175,6 +178,12 @@ def get_backend(name: str) -> CustodyBackend:
         return _build(name, fingerprint)
 
 
+def mpc_backend() -> MpcBackend:
+    """The MPC backend, with the operations only it has (node state, share refresh, customer nodes)."""
+    # get_backend is typed by the shared protocol; the MPC entry is always an MpcBackend.
+    return cast("MpcBackend", get_backend(Custody.MPC))
+
+
 def reset_backends() -> None:
     """Forget built backends (tests and reconfiguration)."""
     _build.cache_clear()
@@ -186,7 +195,7 @@ def mpc_node_health() -> list[dict[str, object]]:
     if Custody.MPC not in available_custody():
         return []
     try:
-        return get_backend(Custody.MPC).node_health()  # type: ignore[attr-defined, no-any-return]
+        return mpc_backend().node_health()
     except Exception as exc:  # a dashboard shows trouble, it does not fail on it
         logger.warning("MPC node health unavailable: %s", type(exc).__name__)
         return [{"id": "mpc", "ok": False, "latency_ms": None, "error": type(exc).__name__}]
@@ -199,12 +208,14 @@ def generate_material(*, key: Any, label: str) -> Any:
     backend = get_backend(key.custody)
     if key.customer_node_id is None:
         return backend.generate(spec=KeySpec(key.spec), label=label)
-    return backend.generate(spec=KeySpec(key.spec), label=label, customer=customer_spec(key.customer_node))  # type: ignore[call-arg]
+    # Only MPC keys have a customer node (checked when the key is created), and only MPC generate takes one.
+    mpc = cast("MpcBackend", backend)
+    return mpc.generate(spec=KeySpec(key.spec), label=label, customer=customer_spec(key.customer_node))
 
 
 def customer_spec(node: Any) -> Any:
     """The coordinator's description of a tenant-run node (see keys/backends/mpc.py)."""
-    from keys.backends.mpc import CustomerNodeSpec  # type: ignore[attr-defined]
+    from keys.backends.mpc import CustomerNodeSpec
 
     return CustomerNodeSpec(
         url=node.url, identity_public_key=node.identity_public_key, x25519_public_key=node.x25519_public_key

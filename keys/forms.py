@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
 from django.conf import settings
 
@@ -9,6 +11,9 @@ from keys.backends import KeySpec
 from keys.custody import available_custody
 from keys.models import CustomerNode, KeyUsage
 from keys.services import MAX_ROTATION_DAYS
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 SPEC_HELP = (
     "AES_256 for encryption and key wrapping (XKS, CSE, Vault); RSA for Microsoft DKE and signatures; "
@@ -36,11 +41,14 @@ class KeyCreateForm(forms.Form):
         help_text="Rotate automatically every this many days (blank: rotate by hand only).",
     )
 
-    def __init__(self, *args: object, tenant: object = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["custody"].choices = [(c.value, c.label) for c in available_custody()]  # type: ignore[attr-defined]
+    def __init__(self, *args: Any, tenant: Tenant | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # ``fields`` holds copies of the ChoiceFields declared above (typed as plain Field).
+        custody = cast(forms.ChoiceField, self.fields["custody"])
+        custody.choices = [(c.value, c.label) for c in available_custody()]
         nodes = CustomerNode.objects.filter(tenant=tenant).order_by("name") if tenant is not None else []
-        self.fields["customer_node_id"].choices = [("", "none"), *((str(n.pk), n.name) for n in nodes)]  # type: ignore[attr-defined]
+        node = cast(forms.ChoiceField, self.fields["customer_node_id"])
+        node.choices = [("", "none"), *((str(n.pk), n.name) for n in nodes)]
 
 
 class ScheduleDeletionForm(forms.Form):

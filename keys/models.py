@@ -32,7 +32,7 @@ class Custody(models.TextChoices):
     SOFTWARE = "software", "software (not HSM)"
 
 
-KeySpecChoices = models.TextChoices("KeySpecChoices", [(s.value, s.value) for s in KeySpec])  # type: ignore[misc]
+KeySpecChoices = models.TextChoices("KeySpecChoices", [(s.value, s.value) for s in KeySpec])  # type: ignore[call-overload]  # Enum functional API; stubs type only (value, label)
 
 
 class CustomerNode(models.Model):

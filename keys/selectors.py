@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -50,7 +51,7 @@ def usable_version(*, key: Key, number: int | None) -> KeyVersion | None:
     return readcache.cached(("keys.version", key.pk, number), lambda: version_of(key=key, number=number))
 
 
-def operation_totals(*, key: Key, days: int = 30) -> list[dict[str, object]]:
+def operation_totals(*, key: Key, days: int = 30) -> list[Mapping[str, object]]:
     """Operations per channel and operation over the last ``days`` days."""
     since: date = (timezone.now() - timedelta(days=days)).date()
     rows = (

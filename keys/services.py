@@ -259,10 +259,10 @@ def _mirror_state_on_nodes(key: Key) -> None:
     handles = list(key.versions.filter(state=VersionState.ACTIVE).values_list("handle", flat=True))
 
     def mirror() -> None:
-        backend = custody.get_backend(Custody.MPC)
+        backend = custody.mpc_backend()
         for handle in handles:
             try:
-                backend.set_enabled(handle, enabled)  # type: ignore[attr-defined]
+                backend.set_enabled(handle, enabled)
             except BackendError as exc:
                 logger.warning("could not mirror key state to MPC nodes: %s", type(exc).__name__)
                 audit.record(
@@ -420,10 +420,10 @@ def key_refresh_shares_request(*, actor: Any, key: Key) -> None:
 def key_refresh_shares(*, key_id: str) -> int:
     """Refresh every active version's shares on the nodes (task body; refresh is idempotent per round)."""
     key = Key.objects.get(pk=key_id)
-    backend = custody.get_backend(Custody.MPC)
+    backend = custody.mpc_backend()
     versions = list(key.versions.filter(state=VersionState.ACTIVE))
     for version in versions:
-        backend.refresh(version.handle)  # type: ignore[attr-defined]
+        backend.refresh(version.handle)
     audit.record(
         action="key.shares_refreshed", actor="share-refresher", tenant=key.tenant_id, target=key,
         details={"versions": [v.number for v in versions]},
@@ -454,11 +454,11 @@ def _check_reachable(*, url: str, identity: str, x25519: str) -> None:
         raise InvalidRequest("This deployment does not run MPC custody.")
     from keys.backends.mpc import CustomerNodeSpec
 
-    backend = custody.get_backend(Custody.MPC)
+    backend = custody.mpc_backend()
     try:
         backend.check_customer_node(
             CustomerNodeSpec(url=url, identity_public_key=identity, x25519_public_key=x25519)
-        )  # type: ignore[attr-defined]
+        )
     except BackendError as exc:
         raise InvalidRequest(f"The node did not answer as expected: {exc}") from None
 

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -28,23 +28,23 @@ from keys.selectors import (
     operation_totals,
 )
 from tenants.models import Role
-from tenants.views.decorators import tenant_page
+from tenants.views.decorators import TenantRequest, tenant_page
 
 TIGHTENERS = {Role.ADMIN.value, Role.OFFICER.value}
 REQUESTERS = TIGHTENERS  # loosening changes are requests; officers decide them
 
 
 @tenant_page()
-def key_list(request: HttpRequest) -> HttpResponse:
+def key_list(request: TenantRequest) -> HttpResponse:
     """Every key of the tenant with its state and custody."""
-    keys = keys_of(tenant=request.tenant)  # type: ignore[attr-defined]
+    keys = keys_of(tenant=request.tenant)
     return render(request, "keys/list.html", {"keys": keys, "custody_offered": available_custody()})
 
 
 @tenant_page(roles=REQUESTERS)
-def key_create(request: HttpRequest) -> HttpResponse:
+def key_create(request: TenantRequest) -> HttpResponse:
     """Request a new key; officers approve, then its material is generated in the chosen backend."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     form = KeyCreateForm(request.POST or None, tenant=tenant)
     if request.method == "POST" and form.is_valid():
         try:
@@ -60,9 +60,9 @@ def key_create(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_page()
-def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
+def key_detail(request: TenantRequest, key_id: str) -> HttpResponse:
     """Versions, state history, bound connectors and operation counts of one key."""
-    key = key_of(tenant=request.tenant, key_id=key_id)  # type: ignore[attr-defined]
+    key = key_of(tenant=request.tenant, key_id=key_id)
     context = {
         "key": key,
         "current": current_version(key=key),
@@ -71,9 +71,9 @@ def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
         "history": key.state_changes.all()[:50],
         "operations": operation_totals(key=key),
         "deletion_form": ScheduleDeletionForm(),
-        "can_request": bool(REQUESTERS & request.tenant_roles),  # type: ignore[attr-defined]
-        "can_tighten": bool(TIGHTENERS & request.tenant_roles),  # type: ignore[attr-defined]
-        "open_requests": open_requests_for(tenant=request.tenant, target_id=str(key.pk)),  # type: ignore[attr-defined]
+        "can_request": bool(REQUESTERS & request.tenant_roles),
+        "can_tighten": bool(TIGHTENERS & request.tenant_roles),
+        "open_requests": open_requests_for(tenant=request.tenant, target_id=str(key.pk)),
     }
     return render(request, "keys/detail.html", context)
 
@@ -83,14 +83,14 @@ def _immediate(action: Callable[..., Any], done: str) -> Callable[..., HttpRespo
 
     @require_POST
     @tenant_page(roles=TIGHTENERS)
-    def view(request: HttpRequest, key_id: str) -> HttpResponse:
-        key: Key = key_of(tenant=request.tenant, key_id=key_id)  # type: ignore[attr-defined]
+    def view(request: TenantRequest, key_id: str) -> HttpResponse:
+        key: Key = key_of(tenant=request.tenant, key_id=key_id)
         try:
             action(request, key)
             messages.success(request, done.format(name=key.name))
         except CockpitError as exc:
             messages.error(request, exc.message)
-        return redirect("keys:detail", tenant_slug=request.tenant.slug, key_id=key.pk)  # type: ignore[attr-defined]
+        return redirect("keys:detail", tenant_slug=request.tenant.slug, key_id=key.pk)
 
     return view
 
@@ -100,24 +100,24 @@ def _requested(operation: str, extra_form: type[forms.Form] | None = None) -> Ca
 
     @require_POST
     @tenant_page(roles=REQUESTERS)
-    def view(request: HttpRequest, key_id: str) -> HttpResponse:
-        key: Key = key_of(tenant=request.tenant, key_id=key_id)  # type: ignore[attr-defined]
+    def view(request: TenantRequest, key_id: str) -> HttpResponse:
+        key: Key = key_of(tenant=request.tenant, key_id=key_id)
         params: dict[str, Any] = {"key_id": str(key.pk)}
         if extra_form is not None:
             form = extra_form(request.POST)
             if not form.is_valid():
-                messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-                return redirect("keys:detail", tenant_slug=request.tenant.slug, key_id=key.pk)  # type: ignore[attr-defined]
+                messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+                return redirect("keys:detail", tenant_slug=request.tenant.slug, key_id=key.pk)
             params.update(form.cleaned_data)
         try:
             filed = request_create(
                 actor=request.user, tenant=request.tenant, operation=operation, params=params
-            )  # type: ignore[attr-defined]
+            )
         except CockpitError as exc:
             messages.error(request, exc.message)
-            return redirect("keys:detail", tenant_slug=request.tenant.slug, key_id=key.pk)  # type: ignore[attr-defined]
+            return redirect("keys:detail", tenant_slug=request.tenant.slug, key_id=key.pk)
         messages.success(request, "Requested; it happens once enough officers approve.")
-        return redirect("approvals:detail", tenant_slug=request.tenant.slug, request_id=filed.pk)  # type: ignore[attr-defined]
+        return redirect("approvals:detail", tenant_slug=request.tenant.slug, request_id=filed.pk)
 
     return view
 
@@ -133,19 +133,19 @@ key_cancel_deletion = _immediate(
 
 
 @tenant_page()
-def key_state_fragment(request: HttpRequest, key_id: str) -> HttpResponse:
+def key_state_fragment(request: TenantRequest, key_id: str) -> HttpResponse:
     """The key's state line, refreshed live on the detail page."""
-    key = key_of(tenant=request.tenant, key_id=key_id)  # type: ignore[attr-defined]
+    key = key_of(tenant=request.tenant, key_id=key_id)
     return render(request, "keys/_state.html", {"key": key})
 
 
 @tenant_page()
-def customer_nodes(request: HttpRequest) -> HttpResponse:
+def customer_nodes(request: TenantRequest) -> HttpResponse:
     """The tenant's own MPC nodes; admins enrol new ones (the coordinator checks the node answers)."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     form = CustomerNodeForm(request.POST or None)
     if request.method == "POST":
-        if Role.ADMIN not in request.tenant_roles:  # type: ignore[attr-defined]
+        if Role.ADMIN not in request.tenant_roles:
             raise PermissionDenied
         if form.is_valid():
             try:

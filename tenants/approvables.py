@@ -14,7 +14,7 @@ from tenants.services.members import GRANT_OPERATION, VALID_ROLES
 
 def _user(tenant: Tenant, params: dict[str, Any]) -> Any:
     try:
-        user_id = int(params.get("user_id"))  # type: ignore[arg-type]
+        user_id = int(params.get("user_id"))  # type: ignore[arg-type]  # int(None) raises TypeError: caught
     except (TypeError, ValueError):
         raise NotFound() from None
     user = get_user_model().objects.filter(pk=user_id).first()

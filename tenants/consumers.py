@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.contrib.auth.models import AbstractBaseUser
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
@@ -15,11 +14,14 @@ from tenants.models import Tenant
 from tenants.realtime import role_group, tenant_group
 from tenants.selectors import roles_of, tenant_for_user
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 
 
-def _session_is_verified(user: AbstractBaseUser, session: Any) -> bool:
+def _session_is_verified(user: User, session: Any) -> bool:
     persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
     if not persistent_id:
         return False

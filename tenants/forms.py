@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from tenants.models import Role
@@ -46,7 +48,7 @@ class InvitationAcceptForm(forms.Form):
 
 
 class RolesField(forms.MultipleChoiceField):
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(
             choices=Role.choices,
             widget=forms.CheckboxSelectMultiple,
@@ -54,7 +56,7 @@ class RolesField(forms.MultipleChoiceField):
                 "Admins manage members, keys and connectors; officers approve loosening operations with a "
                 "fresh TOTP code; auditors read the audit log; billing viewers read plans and reports."
             ),
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
 
 

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django_otp import devices_for_user
 
 from cockpit.errors import NotFound
 from tenants.models import ApiToken, Membership, Role, ServiceAccount, Tenant
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
 
 @dataclass(frozen=True)
 class Member:
     """A user and the roles they hold in one tenant."""
 
-    user: AbstractBaseUser
+    user: User
     roles: frozenset[str]
 
     @property
@@ -26,14 +29,14 @@ class Member:
         return [label for value, label in Role.choices if value in self.roles]
 
 
-def tenants_for_user(*, user: AbstractBaseUser) -> QuerySet[Tenant]:
+def tenants_for_user(*, user: User | AnonymousUser) -> QuerySet[Tenant]:
     """The active tenants in which ``user`` holds at least one role."""
     if not user.is_authenticated:
         return Tenant.objects.none()
     return Tenant.objects.filter(is_active=True, memberships__user=user).distinct().order_by("name")
 
 
-def tenant_for_user(*, user: AbstractBaseUser, slug: str) -> Tenant:
+def tenant_for_user(*, user: User | AnonymousUser, slug: str) -> Tenant:
     """The tenant ``slug`` if ``user`` is a member; NotFound otherwise (missing and forbidden look alike)."""
     tenant = tenants_for_user(user=user).filter(slug=slug).first()
     if tenant is None:
@@ -41,7 +44,7 @@ def tenant_for_user(*, user: AbstractBaseUser, slug: str) -> Tenant:
     return tenant
 
 
-def roles_of(*, user: AbstractBaseUser, tenant: Tenant) -> frozenset[str]:
+def roles_of(*, user: User | AnonymousUser, tenant: Tenant) -> frozenset[str]:
     """The roles ``user`` holds in ``tenant`` (empty for outsiders and anonymous users)."""
     if not user.is_authenticated:
         return frozenset()
@@ -51,7 +54,7 @@ def roles_of(*, user: AbstractBaseUser, tenant: Tenant) -> frozenset[str]:
 def members_of(*, tenant: Tenant) -> list[Member]:
     """Every member of ``tenant`` with their roles, ordered by username."""
     roles: dict[int, set[str]] = defaultdict(set)
-    users: dict[int, AbstractBaseUser] = {}
+    users: dict[int, User] = {}
     for membership in Membership.objects.filter(tenant=tenant).select_related("user"):
         roles[membership.user_id].add(membership.role)
         users[membership.user_id] = membership.user
@@ -67,14 +70,14 @@ def member_of(*, tenant: Tenant, user_id: int) -> Member:
     raise NotFound()
 
 
-def user_by_login(*, login: str) -> AbstractBaseUser | None:
+def user_by_login(*, login: str) -> User | None:
     """A user by username or e-mail address (case-insensitive), or None."""
     model = get_user_model()
     user = model.objects.filter(username__iexact=login).first()
     return user or model.objects.filter(email__iexact=login).first()
 
 
-def has_confirmed_otp_device(*, user: AbstractBaseUser) -> bool:
+def has_confirmed_otp_device(*, user: User | AnonymousUser) -> bool:
     """Whether the user has finished TOTP enrolment."""
     return any(True for _ in devices_for_user(user, confirmed=True))
 

@@ -63,8 +63,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Bearer realm="cockpit"'
             status = 401
-        if isinstance(exc, drf.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait))
+        if isinstance(exc, drf.Throttled):
+            wait: int | None = exc.wait  # type: ignore[attr-defined]  # DRF sets it; the stubs omit it
+            if wait is not None:
+                headers["Retry-After"] = str(int(wait))
     else:
         logger.exception("unhandled error in API view %s", type(context.get("view")).__name__)
         status, body = (

@@ -19,12 +19,13 @@ class BindingIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ConnectorKind.values)
     name = serializers.CharField(max_length=80)
     route = serializers.CharField(max_length=120)
-    keys = KeyRefIn(many=True, allow_empty=False, max_length=50)
+    # DRF hands max_length to the ListSerializer that many=True builds; the stubs omit that keyword.
+    keys = KeyRefIn(many=True, allow_empty=False, max_length=50)  # type: ignore[call-arg]
     settings = serializers.DictField(required=False, default=dict)
 
 
 class WidenIn(serializers.Serializer):
-    keys = KeyRefIn(many=True, allow_empty=False, max_length=50)
+    keys = KeyRefIn(many=True, allow_empty=False, max_length=50)  # type: ignore[call-arg]  # as above
 
 
 class CredentialOut(serializers.ModelSerializer):

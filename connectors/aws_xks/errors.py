@@ -49,7 +49,7 @@ class XksError(Exception):
 
     def response(self) -> JsonResponse:
         """The single-line JSON error body KMS (and the AWS test client) expect."""
-        body = {"errorName": self.name}
+        body: dict[str, object] = {"errorName": self.name}
         if self.message:
             body["errorMessage"] = self.message
         response = json_response(body, status=self.status)

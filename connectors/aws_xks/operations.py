@@ -27,7 +27,7 @@ from keys.selectors import usable_version
 
 SCHEME_V1 = 1
 _METADATA_V1 = struct.Struct(">BI")  # scheme, key version
-KEY_USAGES = {
+KEY_USAGES: dict[str, list[str]] = {
     KeyUsage.ENCRYPT_DECRYPT: ["ENCRYPT", "DECRYPT"],
     KeyUsage.WRAP_UNWRAP: ["WRAP", "UNWRAP"],
     KeyUsage.SIGN_VERIFY: ["SIGN", "VERIFY"],

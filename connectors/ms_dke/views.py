@@ -45,7 +45,7 @@ def _endpoint(operation: str, method: str) -> Callable[[View], View]:
         @wraps(handler)
         def view(request: HttpRequest, route: str, **kwargs: Any) -> HttpResponse:
             if request.method != method:
-                response = JsonResponse(
+                response: HttpResponse = JsonResponse(
                     {"error": "method_not_allowed", "message": f"Use {method}."}, status=405
                 )
                 response["Allow"] = method

@@ -60,7 +60,7 @@ def _generate_private(spec: KeySpec) -> PrivateKey:
 def serialize_private(spec: KeySpec, key: PrivateKey) -> bytes:
     """PQ keys as their seed (compact, canonical); classical keys as PKCS#8 DER."""
     if spec in _PQ_SPECS:
-        return key.private_bytes_raw()  # type: ignore[union-attr]
+        return key.private_bytes_raw()  # type: ignore[union-attr]  # PQ specs hold ML-KEM/ML-DSA keys
     return key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
@@ -83,7 +83,7 @@ def load_private(spec: KeySpec, material: bytes) -> PrivateKey:
         key = serialization.load_der_private_key(material, password=None, unsafe_skip_rsa_key_validation=True)
     except ValueError:
         raise KeyStoreIntegrityError() from None
-    return key  # type: ignore[return-value]
+    return key  # type: ignore[return-value]  # DER of a key we generated: one of the PrivateKey types
 
 
 def spki_der(key: PrivateKey) -> bytes:
@@ -161,7 +161,7 @@ def verify(
         elif isinstance(public, ec.EllipticCurvePublicKey):
             public.verify(signature, message, ec.ECDSA(hashes.SHA256()))
         else:
-            public.verify(signature, message)  # type: ignore[union-attr, call-arg]
+            public.verify(signature, message)  # type: ignore[union-attr, call-arg]  # Ed25519, ML-DSA
     except (InvalidSignature, ValueError):
         return False
     return True

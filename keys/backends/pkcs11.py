@@ -261,7 +261,7 @@ class Pkcs11Backend:
         def op(session: Any) -> bytes:
             key = self._key(session, handle, Operation.KEM_DECAPSULATE)
             private = _soft.load_private(key.spec, _p11keys.unseal_pq(session, handle, key))
-            return _soft.decapsulate(private, kem_ciphertext)  # type: ignore[arg-type]
+            return _soft.decapsulate(private, kem_ciphertext)  # type: ignore[arg-type]  # _key() checked: ML-KEM
 
         return self._run(op)
 

@@ -132,7 +132,7 @@ class SoftwareBackend:
 
     def rsa_decrypt(self, handle: str, *, ciphertext: bytes, hash: OaepHash) -> bytes:
         key = self._private(handle, Operation.RSA_DECRYPT)
-        return _soft.rsa_oaep_decrypt(key, ciphertext, OaepHash(hash))  # type: ignore[arg-type]
+        return _soft.rsa_oaep_decrypt(key, ciphertext, OaepHash(hash))  # type: ignore[arg-type]  # spec checked: RSA
 
     def sign(self, handle: str, *, message: bytes, algorithm: SigningAlgorithm) -> bytes:
         spec, material = self._load(handle)
@@ -147,7 +147,7 @@ class SoftwareBackend:
 
     def kem_decapsulate(self, handle: str, *, kem_ciphertext: bytes) -> bytes:
         key = self._private(handle, Operation.KEM_DECAPSULATE)
-        return _soft.decapsulate(key, kem_ciphertext)  # type: ignore[arg-type]
+        return _soft.decapsulate(key, kem_ciphertext)  # type: ignore[arg-type]  # spec checked: ML-KEM
 
     def public_key(self, handle: str) -> bytes:
         return _soft.spki_der(self._private(handle, Operation.PUBLIC_KEY))

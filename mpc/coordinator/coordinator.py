@@ -11,6 +11,7 @@ record of which tenant runs which customer node, only pooled connections).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -175,9 +176,8 @@ class Coordinator:
             raise InvalidRequest("at least one input is required")
         out: list[bytes] = []
         for chunk in ops.batches(inputs):
-            out += self._with_fresh_retry(
-                key_id, RISTRETTO255, lambda info, c=chunk: self._tprf_once(info, c, customer)
-            )
+            attempt = functools.partial(self._tprf_once, inputs=chunk, customer=customer)
+            out += self._with_fresh_retry(key_id, RISTRETTO255, attempt)
         return out
 
     def frost_sign(self, key_id: str, message: bytes) -> bytes:

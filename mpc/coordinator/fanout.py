@@ -160,7 +160,7 @@ class Fanout:
             self.report(node_id, operation, key_id, error.reason)
 
 
-def raise_for_shortfall(gathered: Gathered[object], need: int, total: int) -> None:
+def raise_for_shortfall[T](gathered: Gathered[T], need: int, total: int) -> None:
     """Turn "fewer than ``need`` answers" into the most specific error.
 
     A key counts as gone/disabled only if so many nodes say so that fewer than

@@ -125,6 +125,12 @@ class NodeStats:
         self.latency = seconds if self.latency is None else 0.8 * self.latency + 0.2 * seconds
 
 
+def _connect(conn: http.client.HTTPConnection) -> None:
+    """Open the connection, Nagle off: requests are small and each waits for its answer."""
+    conn.connect()
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class NodeClient:
     """Signed JSON-over-HTTP calls to one node (thread-safe; keeps a small connection pool)."""
 
@@ -237,8 +243,7 @@ class NodeClient:
             HDR_SIGNATURE: b64e(self._signer.sign(message)),
         }
         if conn.sock is None:
-            conn.connect()
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _connect(conn)
         conn.sock.settimeout(timeout)
         conn.request(method, full_path, body=body if method != "GET" else None, headers=headers)
 

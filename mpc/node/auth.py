@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -39,6 +40,13 @@ from mpc.wire import (
 )
 
 from .errors import Overloaded, Unauthorized
+
+
+class Headers(Protocol):
+    """Request headers as authentication reads them: a mapping, or http.server's ``email.message.Message``."""
+
+    def get(self, name: str, default: str, /) -> str: ...
+
 
 MAX_REMEMBERED_NONCES = 200_000
 
@@ -85,7 +93,7 @@ class RequestAuthenticator:
         self._started = int(clock())
         self._replays = ReplayCache()
 
-    def authenticate(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> str:
+    def authenticate(self, method: str, path: str, headers: Headers, body: bytes) -> str:
         """Return the caller's public key (hex) or raise :class:`Unauthorized`."""
         caller = headers.get(HDR_CALLER, "")
         public = self._trusted.get(caller)
@@ -103,7 +111,7 @@ class RequestAuthenticator:
         return caller
 
     @staticmethod
-    def _parse(headers: Mapping[str, str]) -> tuple[int, str, bytes]:
+    def _parse(headers: Headers) -> tuple[int, str, bytes]:
         raw_ts, nonce = headers.get(HDR_TIMESTAMP, ""), headers.get(HDR_NONCE, "")
         if not raw_ts.isdigit() or len(raw_ts) > 12 or NONCE_RE.fullmatch(nonce) is None:
             raise Unauthorized("missing or malformed authentication headers")

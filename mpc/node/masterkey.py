@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import NoReturn, Protocol
+from typing import Any, NoReturn, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -104,8 +104,9 @@ class Pkcs11MasterKey:
         self._module, self._token_label, self._key_label = module, token_label, key_label
         self._pin = pin
         self._lock = threading.Lock()
-        self._session: object | None = None
-        self._key: object | None = None
+        # python-pkcs11 objects (the library ships no type information).
+        self._session: Any = None
+        self._key: Any = None
 
     def __repr__(self) -> str:
         return f"Pkcs11MasterKey(token={self._token_label!r}, key={self._key_label!r})"
@@ -113,7 +114,7 @@ class Pkcs11MasterKey:
     def __reduce__(self) -> NoReturn:
         raise TypeError("master keys cannot be pickled")
 
-    def _token_key(self) -> object:
+    def _token_key(self) -> Any:
         import pkcs11
         from pkcs11 import Attribute, KeyType, ObjectClass
 
@@ -124,8 +125,8 @@ class Pkcs11MasterKey:
             except pkcs11.exceptions.UserAlreadyLoggedIn:  # login is per process and token in PKCS#11
                 self._session = token.open(rw=True)
             query = {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: self._key_label}
-            found = list(self._session.get_objects(query))  # type: ignore[attr-defined]
-            self._key = found[0] if found else self._session.generate_key(  # type: ignore[attr-defined]
+            found = list(self._session.get_objects(query))
+            self._key = found[0] if found else self._session.generate_key(
                 KeyType.AES, 256, label=self._key_label, store=True,
                 template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False},
             )  # fmt: skip
@@ -141,7 +142,7 @@ class Pkcs11MasterKey:
         mechanism, params = self._gcm(iv, aad)
         try:
             with self._lock:
-                sealed = self._token_key().encrypt(plaintext, mechanism=mechanism, mechanism_param=params)  # type: ignore[attr-defined]
+                sealed = self._token_key().encrypt(plaintext, mechanism=mechanism, mechanism_param=params)
         except Exception as exc:  # any token failure: the store must not continue with an unsealed value
             raise MasterKeyError(f"HSM master key unavailable ({type(exc).__name__})") from None
         return iv + bytes(sealed)
@@ -154,7 +155,7 @@ class Pkcs11MasterKey:
             with self._lock:
                 return bytes(
                     self._token_key().decrypt(sealed[_IV_SIZE:], mechanism=mechanism, mechanism_param=params)
-                )  # type: ignore[attr-defined]
+                )
         except Exception:
             raise MasterKeyError("sealed record failed authentication, or the HSM is unavailable") from None
 

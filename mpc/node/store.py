@@ -32,6 +32,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -69,6 +70,12 @@ class KeyRecord:
     @property
     def usable(self) -> bool:
         return self.state == "enabled" and not self.held
+
+
+def _key_record(row: Sequence[Any]) -> KeyRecord:
+    """A KeyRecord from the columns key_id, kind, state, epoch, provenance, held."""
+    key_id, kind, state, epoch, provenance, held = row
+    return KeyRecord(key_id, kind, state, epoch, provenance, bool(held))
 
 
 class StoreIntegrityError(Exception):
@@ -109,7 +116,7 @@ class ShareStore:
             ).fetchone()
         if row is None:
             raise KeyNotFound()
-        return KeyRecord(*row[:5], bool(row[5]))
+        return _key_record(row)
 
     def records(self) -> list[KeyRecord]:
         """Metadata of every key on this node, tombstones included (for the operator CLI)."""
@@ -118,7 +125,7 @@ class ShareStore:
                 "SELECT k.key_id, k.kind, k.state, k.epoch, k.provenance, h.key_id IS NOT NULL"
                 " FROM keys k LEFT JOIN holds h ON h.key_id = k.key_id ORDER BY k.created_at"
             ).fetchall()
-        return [KeyRecord(*row[:5], bool(row[5])) for row in rows]
+        return [_key_record(row) for row in rows]
 
     def live(self, key_id: str) -> KeyRecord:
         """Like :meth:`record` but a destroyed key is ``KeyDestroyed``."""

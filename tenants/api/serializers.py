@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from tenants.models import ApiToken, Role, ServiceAccount
+from tenants.selectors import Member  # imported at run time: drf-spectacular reads the hints
 from tenants.services.tokens import MAX_TOKEN_LIFETIME_DAYS
 
 
@@ -20,8 +21,8 @@ class MemberOut(serializers.Serializer):
     email = serializers.EmailField(source="user.email")
     roles = serializers.SerializerMethodField()
 
-    def get_roles(self, member: object) -> list[str]:
-        return sorted(member.roles)  # type: ignore[attr-defined]
+    def get_roles(self, member: Member) -> list[str]:
+        return sorted(member.roles)
 
 
 class RolesIn(serializers.Serializer):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -19,6 +18,9 @@ import audit
 from cockpit.errors import Conflict, InvalidRequest, NotFound
 from tenants.models import Invitation, Membership, Role, Tenant
 from tenants.services.access import require_role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 INVITATION_LIFETIME = timedelta(days=7)
 VALID_ROLES = frozenset(Role.values)
@@ -31,7 +33,7 @@ def _needs_quorum(actor: Any, added: set[str]) -> bool:
     return not isinstance(actor, str) and bool(added & PRIVILEGED_ROLES)
 
 
-def _request_grant(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, roles: set[str]) -> Any:
+def _request_grant(*, actor: Any, tenant: Tenant, user: User, roles: set[str]) -> Any:
     from approvals.services import request_create  # approvals imports tenants: import at call time
 
     params = {"user_id": user.pk, "roles": sorted(roles)}
@@ -63,13 +65,13 @@ def _admin_count(tenant: Tenant) -> int:
     return Membership.objects.filter(tenant=tenant, role=Role.ADMIN).count()
 
 
-def _grant_roles(*, tenant: Tenant, user: AbstractBaseUser, roles: set[str]) -> None:
+def _grant_roles(*, tenant: Tenant, user: User, roles: set[str]) -> None:
     for role in roles:
         Membership.objects.get_or_create(tenant=tenant, user=user, role=role)
 
 
 @transaction.atomic
-def membership_add(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, roles: set[str]) -> Any:
+def membership_add(*, actor: Any, tenant: Tenant, user: User, roles: set[str]) -> Any:
     """Give an existing account its first roles in ``tenant`` (admins only).
 
     Admin and officer roles need the quorum: the approval request is returned instead of granting.
@@ -89,7 +91,7 @@ def membership_add(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, roles:
 
 
 @transaction.atomic
-def membership_set_roles(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, roles: set[str]) -> Any:
+def membership_set_roles(*, actor: Any, tenant: Tenant, user: User, roles: set[str]) -> Any:
     """Set exactly ``roles`` for ``user`` in ``tenant`` (admins only; a tenant always keeps one admin).
 
     A change that adds the admin or officer role needs the quorum: the approval request is returned and
@@ -121,7 +123,7 @@ def membership_set_roles(*, actor: Any, tenant: Tenant, user: AbstractBaseUser, 
 
 
 @transaction.atomic
-def membership_remove(*, actor: Any, tenant: Tenant, user: AbstractBaseUser) -> None:
+def membership_remove(*, actor: Any, tenant: Tenant, user: User) -> None:
     """Remove every role ``user`` holds in ``tenant`` (admins only; never the last admin)."""
     require_role(actor=actor, tenant=tenant, roles={Role.ADMIN})
     Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -145,7 +147,7 @@ def _digest(raw: str) -> str:
 
 
 @transaction.atomic
-def membership_bootstrap(*, operator: str, tenant: Tenant, user: AbstractBaseUser, roles: set[str]) -> None:
+def membership_bootstrap(*, operator: str, tenant: Tenant, user: User, roles: set[str]) -> None:
     """Grant roles without a tenant admin: for operator commands that set a tenant up (audited as system)."""
     wanted = _clean_roles(roles)
     _grant_roles(tenant=tenant, user=user, roles=wanted)
@@ -203,7 +205,7 @@ def invitation_for_token(*, raw_token: str) -> Invitation:
 
 
 @transaction.atomic
-def invitation_accept(*, raw_token: str, username: str, password: str) -> AbstractBaseUser:
+def invitation_accept(*, raw_token: str, username: str, password: str) -> User:
     """Create the invited person's account and grant the invited roles; the token then stops working."""
     invitation = invitation_for_token(raw_token=raw_token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
 from django_otp import login as otp_login
@@ -18,6 +17,9 @@ import audit
 from audit.models import Outcome
 from cockpit.errors import Conflict, InvalidRequest
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 ENROLMENT_DEVICE_NAME = "authenticator app"
 BACKUP_DEVICE_NAME = "backup codes"
 
@@ -27,7 +29,7 @@ def _clean_code(code: str) -> str:
 
 
 @transaction.atomic
-def totp_enrolment_begin(*, user: AbstractBaseUser) -> TOTPDevice:
+def totp_enrolment_begin(*, user: User) -> TOTPDevice:
     """The user's pending (unconfirmed) TOTP device, created once so reloading the page keeps the secret."""
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         raise Conflict("Two-factor authentication is already set up.")
@@ -35,7 +37,7 @@ def totp_enrolment_begin(*, user: AbstractBaseUser) -> TOTPDevice:
     return device or TOTPDevice.objects.create(user=user, name=ENROLMENT_DEVICE_NAME, confirmed=False)
 
 
-def _new_backup_codes(user: AbstractBaseUser) -> list[str]:
+def _new_backup_codes(user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(settings.BACKUP_CODE_COUNT)]
@@ -43,9 +45,7 @@ def _new_backup_codes(user: AbstractBaseUser) -> list[str]:
     return codes
 
 
-def totp_enrolment_confirm(
-    *, user: AbstractBaseUser, device: TOTPDevice, code: str, request: HttpRequest
-) -> list[str]:
+def totp_enrolment_confirm(*, user: User, device: TOTPDevice, code: str, request: HttpRequest) -> list[str]:
     """Confirm enrolment with a first code from the app; returns fresh backup codes (shown once)."""
     device = TOTPDevice.objects.get(pk=device.pk, user=user, confirmed=False)
     # Outside a transaction on purpose: the failure audit row and django-otp's throttle counter must stay.
@@ -63,14 +63,14 @@ def totp_enrolment_confirm(
 
 
 @transaction.atomic
-def backup_codes_regenerate(*, user: AbstractBaseUser, request: Any = None) -> list[str]:
+def backup_codes_regenerate(*, user: User, request: Any = None) -> list[str]:
     """Replace the user's backup codes; the old ones stop working."""
     codes = _new_backup_codes(user)
     audit.record(action="otp.backup_codes_regenerated", actor=user, request=request)
     return codes
 
 
-def otp_verify(*, user: AbstractBaseUser, code: str, request: HttpRequest) -> Device | None:
+def otp_verify(*, user: User, code: str, request: HttpRequest) -> Device | None:
     """Verify a TOTP or backup code for the signed-in user; marks the session verified on success.
 
     django-otp throttles repeated failures per device and refuses a TOTP code already used.

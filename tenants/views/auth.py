@@ -21,6 +21,7 @@ from tenants.forms import EnrolmentForm, InvitationAcceptForm, OtpCodeForm
 from tenants.selectors import has_confirmed_otp_device
 from tenants.services import otp_verify, totp_enrolment_begin, totp_enrolment_confirm
 from tenants.services.members import invitation_accept, invitation_for_token
+from tenants.views.decorators import AuthenticatedRequest
 
 
 def _safe_next(request: HttpRequest, default: str = "home") -> str:
@@ -53,7 +54,7 @@ def lockout_response(request: HttpRequest, response: Any = None, credentials: An
 
 
 @login_required(login_url="accounts:login")
-def otp_verify_view(request: HttpRequest) -> HttpResponse:
+def otp_verify_view(request: AuthenticatedRequest) -> HttpResponse:
     """Second factor: a TOTP code or a one-time backup code."""
     if not has_confirmed_otp_device(user=request.user):
         return redirect("accounts:otp-enrol")
@@ -66,7 +67,7 @@ def otp_verify_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required(login_url="accounts:login")
-def otp_enrol_view(request: HttpRequest) -> HttpResponse:
+def otp_enrol_view(request: AuthenticatedRequest) -> HttpResponse:
     """First sign-in: scan a QR code, confirm a first code, receive backup codes once."""
     try:
         device = totp_enrolment_begin(user=request.user)
@@ -81,7 +82,7 @@ def otp_enrol_view(request: HttpRequest) -> HttpResponse:
         except CockpitError as exc:
             form.add_error("code", exc.message)
         else:
-            context = {"codes": codes, "next": _safe_next(request)}
+            context: dict[str, object] = {"codes": codes, "next": _safe_next(request)}
             return render(request, "accounts/backup_codes.html", context)
     context = {
         "form": form,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
@@ -14,7 +14,31 @@ from django.urls import reverse
 from cockpit.errors import NotFound
 from tenants.selectors import has_confirmed_otp_device, roles_of, tenant_for_user
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from tenants.models import Tenant
+
 View = Callable[..., HttpResponse]
+
+
+class AuthenticatedRequest(HttpRequest):
+    """A request whose user signed in (views behind ``login_required`` or ``verified_user_required``)."""
+
+    user: User
+
+
+class TenantRequest(AuthenticatedRequest):
+    """What a ``tenant_page`` view receives: the tenant from the URL and the roles the user holds in it."""
+
+    tenant: Tenant
+    tenant_roles: frozenset[str]
+
+
+class _OtpUser(Protocol):
+    """The method django-otp's ``OTPMiddleware`` adds to ``request.user``."""
+
+    def is_verified(self) -> bool: ...
 
 
 def otp_step_url(request: HttpRequest) -> str:
@@ -31,7 +55,7 @@ def verified_user_required(view: View) -> View:
         if not request.user.is_authenticated:
             login = reverse("accounts:login")
             return HttpResponseRedirect(f"{login}?{urlencode({'next': request.get_full_path()})}")
-        if not request.user.is_verified():  # type: ignore[attr-defined]
+        if not cast("_OtpUser", request.user).is_verified():
             return HttpResponseRedirect(otp_step_url(request))
         return view(request, *args, **kwargs)
 
@@ -53,8 +77,10 @@ def tenant_page(*, roles: set[str] | None = None) -> Callable[[View], View]:
             except NotFound:
                 raise Http404("No such tenant.") from None
             held = roles_of(user=request.user, tenant=tenant)
-            request.tenant = tenant  # type: ignore[attr-defined]
-            request.tenant_roles = held  # type: ignore[attr-defined]
+            # From here on the request is a TenantRequest: this is where its two attributes are set.
+            tenant_request = cast("TenantRequest", request)
+            tenant_request.tenant = tenant
+            tenant_request.tenant_roles = held
             if roles and not held & roles:
                 raise PermissionDenied
             request.session["last_tenant"] = tenant.slug
